@@ -1,0 +1,56 @@
+/**
+ * Example jobs, run by `deno task demo` against two throwaway servers loaded with
+ * `jobs/sample.sql`. Each job shows one use case: a subset, an anonymised copy, time-shifted
+ * test data, one tenant's data.
+ *
+ * The URLs come from the environment, so no password is written in the file.
+ */
+import type { Jobs } from "../lib/types.ts"; // type-only: erased at run time
+
+const SOURCE = Deno.env.get("SOURCE_DB_URL")!;
+const TARGET = Deno.env.get("TARGET_DB_URL")!;
+
+export const JOBS = {
+  // Only the active customers and their 2024 orders.
+  "demo:subset": {
+    source: { database: SOURCE, schema: "shop" },
+    target: { database: TARGET, schema: "shop_subset" },
+    tables: {
+      customers: { where: { active: true } },
+      orders: { where: { placed_at: { gte: "2024-06-01", lt: "2024-10-01" } } },
+      products: {},
+    },
+  },
+  // Everything, with personal data replaced.
+  "demo:anonymised": {
+    source: { database: SOURCE, schema: "shop" },
+    target: { database: TARGET, schema: "shop_anon" },
+    tables: {
+      "*": {},
+      customers: {
+        select: {
+          email: "'customer' || id || '@example.invalid'",
+          full_name: "'Customer ' || id",
+          phone: "CASE WHEN {column_name} IS NULL THEN NULL ELSE '+00 0000 000000' END",
+        },
+      },
+    },
+  },
+  // Test data moved so that the newest order is today.
+  "demo:recent": {
+    source: { database: SOURCE, schema: "shop" },
+    target: { database: TARGET, schema: "shop_recent" },
+    tables: {
+      "*": {},
+      orders: {
+        select: { placed_at: "{column_name} + (now() - (SELECT max(placed_at) FROM shop.orders))" },
+      },
+    },
+  },
+  // One tenant: the wildcard's where applies to every table with a tenant_id column.
+  "demo:tenant": {
+    source: { database: SOURCE, schema: "shop" },
+    target: { database: TARGET, schema: "tenant_2" },
+    tables: { "*": { where: { tenant_id: 2 } } },
+  },
+} satisfies Jobs;

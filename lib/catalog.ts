@@ -1,0 +1,360 @@
+/**
+ * Source introspection, read inside the job's snapshot: the tables and columns of the source
+ * schema, and, for the chosen tables, everything their structure needs (sequences, types,
+ * functions, partitions, indexes, constraints, extensions) as catalog OIDs, which is how the
+ * `pg_dump` table of contents is narrowed.
+ *
+ * @example
+ * ```ts
+ * import { readSchema } from "./catalog.ts";
+ * const schema = await readSchema(snapshot.conn, "public");
+ * schema.tables.map((t) => t.name);
+ * ```
+ * @module
+ */
+
+import type { Conn } from "./connect.ts";
+import { qualify } from "./sql.ts";
+
+const SYSTEM_SCHEMAS = ["pg_catalog", "information_schema", "pg_toast"];
+
+/** A column of a source table. */
+export interface Column {
+  name: string;
+  /** `format_type` of the column's type without its typmod, schema-qualified when needed. */
+  type: string;
+  typeOid: number;
+  /** A stored generated column: computed on the target, never copied. */
+  generated: boolean;
+  /** `a` (ALWAYS) or `d` (BY DEFAULT) for an identity column, else "". */
+  identity: string;
+  /**
+   * False when binary COPY would carry a type OID that may differ between servers (arrays and
+   * composites of user-defined types) or a user-defined base type's own binary format.
+   */
+  binarySafe: boolean;
+}
+
+/** A table (plain or partitioned) of the source schema. */
+export interface Table {
+  oid: number;
+  name: string;
+  partitioned: boolean;
+  /** The OID of the parent when this table is a partition. */
+  parentOid?: number;
+  owner: string;
+  /** Estimated rows (sum over partitions), -1 when the table was never analysed. */
+  rows: number;
+  /** Size on disk in bytes (sum over partitions). */
+  bytes: number;
+  /** Row-level security is enabled on the table or one of its partitions. */
+  rowSecurity: boolean;
+  columns: Column[];
+}
+
+/** The source schema as the planner sees it. */
+export interface SchemaCatalog {
+  schema: string;
+  oid: number;
+  tables: Table[];
+}
+
+/**
+ * `'{1,2,3}'::oid[]`: a list of OIDs inlined as a literal (OIDs are integers read from the
+ * catalog, so inlining is safe, and it avoids postgres.js array type lookups).
+ *
+ * @example
+ * ```ts
+ * oidArray([16385, 16390]); // "'{16385,16390}'::oid[]"
+ * ```
+ */
+export function oidArray(oids: readonly number[]): string {
+  if (!oids.every((o) => Number.isInteger(o) && o >= 0)) throw new TypeError("not an OID");
+  return `'{${oids.join(",")}}'::oid[]`;
+}
+
+/** Reads the tables and columns of `schema`; `undefined` when the schema does not exist. */
+export async function readSchema(conn: Conn, schema: string): Promise<SchemaCatalog | undefined> {
+  const [ns] = await conn`SELECT oid::int8 AS oid FROM pg_namespace WHERE nspname = ${schema}`;
+  if (!ns) return undefined;
+  const nsOid = Number(ns.oid);
+  const rows = await conn`
+    SELECT c.oid::int8 AS oid, c.relname AS name, c.relkind = 'p' AS partitioned,
+           (SELECT i.inhparent::int8 FROM pg_inherits i WHERE i.inhrelid = c.oid AND c.relispartition)
+             AS parent,
+           pg_get_userbyid(c.relowner) AS owner,
+           COALESCE((SELECT sum(GREATEST(p.reltuples, 0)) FROM pg_partition_tree(c.oid) t
+                      JOIN pg_class p ON p.oid = t.relid WHERE t.isleaf),
+                    c.reltuples)::float8 AS rows,
+           COALESCE((SELECT sum(pg_table_size(t.relid)) FROM pg_partition_tree(c.oid) t),
+                    pg_table_size(c.oid))::int8 AS bytes,
+           COALESCE((SELECT bool_or(p.relrowsecurity) FROM pg_partition_tree(c.oid) t
+                      JOIN pg_class p ON p.oid = t.relid), c.relrowsecurity) AS row_security
+      FROM pg_class c
+     WHERE c.relnamespace = ${nsOid} AND c.relkind IN ('r', 'p')
+     ORDER BY c.relname`;
+  const tables: Table[] = rows.map((r) => ({
+    oid: Number(r.oid),
+    name: r.name,
+    partitioned: r.partitioned,
+    parentOid: r.parent === null ? undefined : Number(r.parent),
+    owner: r.owner,
+    rows: Number(r.rows),
+    bytes: Number(r.bytes),
+    rowSecurity: r.row_security,
+    columns: [],
+  }));
+  if (tables.length === 0) return { schema, oid: nsOid, tables };
+  const byOid = new Map(tables.map((t) => [t.oid, t]));
+  const columns = await conn.unsafe(`
+    SELECT a.attrelid::int8 AS rel, a.attname AS name, format_type(a.atttypid, NULL) AS type,
+           a.atttypid::int8 AS type_oid, a.attgenerated <> '' AS generated,
+           a.attidentity AS identity,
+           NOT EXISTS (
+             WITH RECURSIVE ty(oid) AS (
+               SELECT a.atttypid
+               UNION SELECT x FROM ty JOIN pg_type t ON t.oid = ty.oid,
+                 LATERAL (VALUES (t.typbasetype), (t.typelem),
+                                 ((SELECT rngsubtype FROM pg_range WHERE rngtypid = t.oid))) v(x)
+                WHERE x IS NOT NULL AND x <> 0
+             )
+             SELECT 1 FROM ty JOIN pg_type t ON t.oid = ty.oid
+              WHERE t.oid >= 16384 AND t.typtype IN ('b', 'c')
+           ) AS binary_safe
+      FROM pg_attribute a
+     WHERE a.attrelid = ANY(${oidArray([...byOid.keys()])}) AND a.attnum > 0
+       AND NOT a.attisdropped
+     ORDER BY a.attrelid, a.attnum`);
+  for (const c of columns) {
+    byOid.get(Number(c.rel))!.columns.push({
+      name: c.name,
+      type: c.type,
+      typeOid: Number(c.type_oid),
+      generated: c.generated,
+      identity: c.identity,
+      binarySafe: c.binary_safe,
+    });
+  }
+  return { schema, oid: nsOid, tables };
+}
+
+/** A sequence the chosen tables use (owned, identity, or named by a column default). */
+export interface Sequence {
+  oid: number;
+  name: string;
+  owner: string;
+  /** The table that owns it (`OWNED BY`), when that table is chosen. */
+  ownedByChosen: boolean;
+}
+
+/** An extension whose objects (types, operators, functions) the chosen tables use. */
+export interface Extension {
+  name: string;
+  /** Its schema on the source. */
+  schema: string;
+}
+
+/** A foreign key of a chosen table. */
+export interface ForeignKey {
+  oid: number;
+  name: string;
+  table: string;
+  tablePartitioned: boolean;
+  columns: string[];
+  refSchema: string;
+  refTable: string;
+  refColumns: string[];
+  /** The referenced table is one of the chosen tables (or their partitions). */
+  inJob: boolean;
+  /** `pg_get_constraintdef` rendered with the source schema on the search path. */
+  definition: string;
+}
+
+/** A table-of-contents entry pg_dump writes without an OID, matched by its exact text. */
+export interface NamedEntry {
+  desc: "SEQUENCE OWNED BY" | "TABLE ATTACH" | "INDEX ATTACH";
+  name: string;
+  owner: string;
+}
+
+/** What the structure of the chosen tables consists of, as the dump's TOC identifies it. */
+export interface Structure {
+  /** `catalogOid:objectOid` of every object of the source schema to restore. */
+  objects: Set<string>;
+  /** OID-less entries that belong to the chosen tables. */
+  named: NamedEntry[];
+  sequences: Sequence[];
+  extensions: Extension[];
+  foreignKeys: ForeignKey[];
+  /** Objects in other schemas the tables need that pg-xmat does not create (`type shared.money`). */
+  outside: string[];
+}
+
+/**
+ * Follows `pg_depend` from the chosen tables (and their partitions, defaults, constraints,
+ * indexes, triggers, policies, rules and owned sequences) to every object of the source schema
+ * they need, and records the extensions whose members they use. Tables are never pulled in by
+ * dependency: only chosen tables are copied.
+ */
+export async function readStructure(
+  conn: Conn,
+  catalog: SchemaCatalog,
+  chosen: readonly number[],
+): Promise<Structure> {
+  const roots = oidArray(chosen);
+  const rows = await conn.unsafe(`
+    WITH RECURSIVE
+    rel AS (
+      SELECT r AS oid FROM unnest(${roots}) r
+      UNION SELECT t.relid FROM unnest(${roots}) r, pg_partition_tree(r) t
+    ),
+    owned(classid, objid) AS (
+      SELECT 'pg_class'::regclass::oid, oid FROM rel
+      UNION ALL SELECT 'pg_attrdef'::regclass, oid FROM pg_attrdef WHERE adrelid IN (SELECT oid FROM rel)
+      UNION ALL SELECT 'pg_constraint'::regclass, oid FROM pg_constraint
+                 WHERE conrelid IN (SELECT oid FROM rel) AND contype <> 'f'
+      UNION ALL SELECT 'pg_class'::regclass, indexrelid FROM pg_index WHERE indrelid IN (SELECT oid FROM rel)
+      UNION ALL SELECT 'pg_trigger'::regclass, oid FROM pg_trigger
+                 WHERE tgrelid IN (SELECT oid FROM rel) AND NOT tgisinternal
+      UNION ALL SELECT 'pg_policy'::regclass, oid FROM pg_policy WHERE polrelid IN (SELECT oid FROM rel)
+      UNION ALL SELECT 'pg_rewrite'::regclass, oid FROM pg_rewrite
+                 WHERE ev_class IN (SELECT oid FROM rel) AND rulename <> '_RETURN'
+      UNION ALL SELECT d.classid, d.objid FROM pg_depend d JOIN pg_class s ON s.oid = d.objid
+                 WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+                   AND d.refobjid IN (SELECT oid FROM rel) AND d.deptype IN ('a', 'i')
+                   AND s.relkind = 'S'
+    ),
+    walk(classid, objid) AS (
+      SELECT classid, objid FROM owned
+      UNION
+      SELECT d.refclassid, d.refobjid
+        FROM walk w JOIN pg_depend d ON d.classid = w.classid AND d.objid = w.objid
+       WHERE d.refobjid >= 16384 AND d.deptype IN ('n', 'a', 'i')
+         AND d.refclassid NOT IN ('pg_namespace'::regclass, 'pg_extension'::regclass)
+         AND NOT (d.refclassid = 'pg_class'::regclass
+                  AND (SELECT relkind FROM pg_class WHERE oid = d.refobjid) IN ('r', 'p', 'v', 'm', 'f'))
+         AND NOT EXISTS (SELECT 1 FROM pg_depend e
+                          WHERE e.classid = w.classid AND e.objid = w.objid AND e.deptype = 'e')
+    )
+    SELECT w.classid::int8 AS classid, w.objid::int8 AS objid, o.type, o.schema, o.identity,
+           EXISTS (SELECT 1 FROM owned x WHERE x.classid = w.classid AND x.objid = w.objid) AS owned,
+           x.extname AS extension, xn.nspname AS extension_schema
+      FROM walk w
+     CROSS JOIN LATERAL pg_identify_object(w.classid, w.objid, 0) o
+      LEFT JOIN pg_depend e ON e.classid = w.classid AND e.objid = w.objid AND e.deptype = 'e'
+      LEFT JOIN pg_extension x ON x.oid = e.refobjid
+      LEFT JOIN pg_namespace xn ON xn.oid = x.extnamespace`);
+
+  const objects = new Set<string>();
+  const extensions = new Map<string, Extension>();
+  const outside = new Set<string>();
+  for (const r of rows) {
+    if (r.extension) extensions.set(r.extension, { name: r.extension, schema: r.extension_schema });
+    // What belongs to a chosen table (a default, a trigger) may have no schema of its own.
+    else if (r.owned || r.schema === catalog.schema) objects.add(`${r.classid}:${r.objid}`);
+    else if (
+      r.schema && !SYSTEM_SCHEMAS.includes(r.schema) && r.type !== "schema" &&
+      !r.identity.endsWith("[]") // an array type goes with its element type
+    ) outside.add(`${r.type} ${r.identity}`);
+  }
+
+  const relOids =
+    `(SELECT r FROM unnest(${roots}) r UNION SELECT t.relid FROM unnest(${roots}) r, pg_partition_tree(r) t)`;
+  const seqRows = await conn.unsafe(`
+    SELECT s.oid::int8 AS oid, s.relname AS name, pg_get_userbyid(s.relowner) AS owner,
+           EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                      AND d.objid = s.oid AND d.refclassid = 'pg_class'::regclass
+                      AND d.deptype = 'a' AND d.refobjid IN ${relOids}) AS owned_by_chosen
+      FROM pg_class s WHERE s.relkind = 'S' AND s.relnamespace = ${catalog.oid}
+     ORDER BY s.relname`);
+  const sequences: Sequence[] = seqRows
+    .filter((s) => objects.has(`1259:${s.oid}`))
+    .map((s) => ({
+      oid: Number(s.oid),
+      name: s.name,
+      owner: s.owner,
+      ownedByChosen: s.owned_by_chosen,
+    }));
+
+  const named: NamedEntry[] = sequences
+    .filter((s) => s.ownedByChosen)
+    .map((s) => ({ desc: "SEQUENCE OWNED BY", name: s.name, owner: s.owner }));
+  const attach = await conn.unsafe(`
+    SELECT c.relname AS name, pg_get_userbyid(c.relowner) AS owner, c.relkind IN ('i', 'I') AS is_index
+      FROM pg_class c
+     WHERE c.relispartition
+       AND (c.oid IN ${relOids}
+            OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid IN ${relOids}))`);
+  for (const a of attach) {
+    named.push({
+      desc: a.is_index ? "INDEX ATTACH" : "TABLE ATTACH",
+      name: a.name,
+      owner: a.owner,
+    });
+  }
+
+  await conn.unsafe(
+    `SELECT set_config('search_path', ${`'${catalog.schema.replaceAll("'", "''")}'`}, true)`,
+  );
+  const fkRows = await conn.unsafe(`
+    SELECT c.oid::int8 AS oid, c.conname AS name, t.relname AS table, t.relkind = 'p' AS partitioned,
+           rn.nspname AS ref_schema, r.relname AS ref_table,
+           c.confrelid IN ${relOids} AS in_job,
+           (SELECT json_agg(a.attname ORDER BY k.i) FROM unnest(c.conkey) WITH ORDINALITY k(n, i)
+              JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n) AS columns,
+           (SELECT json_agg(a.attname ORDER BY k.i) FROM unnest(c.confkey) WITH ORDINALITY k(n, i)
+              JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n) AS ref_columns,
+           pg_get_constraintdef(c.oid) AS definition
+      FROM pg_constraint c
+      JOIN pg_class t ON t.oid = c.conrelid
+      JOIN pg_class r ON r.oid = c.confrelid
+      JOIN pg_namespace rn ON rn.oid = r.relnamespace
+     WHERE c.contype = 'f' AND c.conparentid = 0 AND c.conrelid IN ${relOids}
+     ORDER BY t.relname, c.conname`);
+  await conn.unsafe(`SELECT set_config('search_path', '', true)`);
+  const foreignKeys: ForeignKey[] = fkRows.map((f) => ({
+    oid: Number(f.oid),
+    name: f.name,
+    table: f.table,
+    tablePartitioned: f.partitioned,
+    columns: f.columns,
+    refSchema: f.ref_schema,
+    refTable: f.ref_table,
+    refColumns: f.ref_columns,
+    inJob: f.in_job,
+    definition: f.definition,
+  }));
+  for (const fk of foreignKeys.filter((f) => f.inJob)) objects.add(`2606:${fk.oid}`);
+
+  return {
+    objects,
+    named,
+    sequences,
+    extensions: [...extensions.values()].sort((a, b) => a.name.localeCompare(b.name)),
+    foreignKeys,
+    outside: [...outside].sort(),
+  };
+}
+
+/** A sequence's state as `setval` takes it. */
+export interface SequenceValue {
+  name: string;
+  lastValue: string;
+  isCalled: boolean;
+}
+
+/** Reads each sequence's `last_value` and `is_called` (sequences are not transactional). */
+export async function readSequenceValues(
+  conn: Conn,
+  schema: string,
+  sequences: readonly Sequence[],
+): Promise<SequenceValue[]> {
+  const values: SequenceValue[] = [];
+  for (const s of sequences) {
+    const [row] = await conn.unsafe(
+      `SELECT last_value::text AS v, is_called FROM ${qualify(schema, s.name)}`,
+    );
+    values.push({ name: s.name, lastValue: row.v, isCalled: row.is_called });
+  }
+  return values;
+}

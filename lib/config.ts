@@ -1,0 +1,295 @@
+/**
+ * Validates a jobs module's export and normalises it, before any connection is opened. Every
+ * fault names its path and what is allowed:
+ * `jobs["export:users"].tables.users.where.created_at: unknown operator "gte3" (allowed: …)`.
+ *
+ * @example
+ * ```ts
+ * import { validateJobs } from "./config.ts";
+ * const jobs = validateJobs({
+ *   "export:users": {
+ *     source: { database: "postgres://localhost/prod", schema: "public" },
+ *     target: { database: "postgres://localhost/dev", schema: "public" },
+ *     tables: { users: {} },
+ *   },
+ * });
+ * jobs[0].name; // "export:users"
+ * ```
+ * @module
+ */
+
+import { ConfigError } from "./errors.ts";
+import { parseConnUrl } from "./conninfo.ts";
+import { literalProblem, OPERATORS } from "./sql.ts";
+import type { Condition, Job, Select, TableSpec, Where } from "./types.ts";
+
+/** A job after validation: named, with its wildcard entry apart from the named tables. */
+export interface JobConfig {
+  name: string;
+  source: { url: string; schema: string };
+  target: { url: string; schema: string };
+  /** Named tables, in the file's order. */
+  tables: Map<string, TableSpec>;
+  /** The `"*"` entry, when present. */
+  wildcard?: TableSpec;
+  cascade: boolean;
+  rowSecurity: boolean;
+  orphans: "not-valid" | "fail";
+}
+
+const JOB_KEYS = ["source", "target", "tables", "cascade", "rowSecurity", "orphans"];
+const ENDPOINT_KEYS = ["database", "schema"];
+const TABLE_KEYS = ["where", "select"];
+
+/**
+ * `jobs["a"].tables.users`: a path segment for a key, dotted when it is a plain identifier.
+ *
+ * @example
+ * ```ts
+ * pathKey("users"); // ".users"
+ * pathKey("Order Items"); // '["Order Items"]'
+ * ```
+ */
+export function pathKey(key: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (value instanceof Date) return "a Date";
+  if (typeof value === "string") {
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  }
+  if (typeof value === "object") return "an object";
+  return `${typeof value} ${String(value)}`;
+}
+
+class Collector {
+  readonly issues: string[] = [];
+  add(path: string, message: string): void {
+    this.issues.push(`${path}: ${message}`);
+  }
+  unknownKeys(path: string, value: Record<string, unknown>, allowed: readonly string[]): void {
+    for (const key of Object.keys(value)) {
+      if (!allowed.includes(key)) {
+        this.add(`${path}${pathKey(key)}`, `unknown key (allowed: ${allowed.join(", ")})`);
+      }
+    }
+  }
+}
+
+function checkEndpoint(
+  c: Collector,
+  path: string,
+  value: unknown,
+): { url: string; schema: string } {
+  if (!isPlainObject(value)) {
+    c.add(path, `must be an object { database, schema }, got ${describe(value)}`);
+    return { url: "", schema: "" };
+  }
+  c.unknownKeys(path, value, ENDPOINT_KEYS);
+  const { database, schema } = value;
+  if (database === undefined || database === "") {
+    c.add(`${path}.database`, "required: a postgres:// URL (is its environment variable set?)");
+  } else if (typeof database !== "string") {
+    c.add(`${path}.database`, `must be a postgres:// URL string, got ${describe(database)}`);
+  } else {
+    try {
+      parseConnUrl(database);
+    } catch (e) {
+      c.add(`${path}.database`, `not a valid URL: it ${(e as Error).message}`);
+    }
+  }
+  if (typeof schema !== "string" || schema === "") {
+    c.add(`${path}.schema`, `required: a schema name, got ${describe(schema)}`);
+  }
+  return { url: String(database ?? ""), schema: String(schema ?? "") };
+}
+
+function checkScalar(c: Collector, path: string, value: unknown, allowNull: boolean): void {
+  if (value === null && allowNull) return;
+  const problem = literalProblem(value);
+  if (problem) {
+    c.add(
+      path,
+      `${problem} (allowed: string, number, bigint, boolean, Date${allowNull ? ", null" : ""})`,
+    );
+  }
+}
+
+function checkCondition(c: Collector, path: string, value: unknown): void {
+  if (value === null || value instanceof Date || typeof value !== "object") {
+    return checkScalar(c, path, value, true);
+  }
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => checkScalar(c, `${path}[${i}]`, v, true));
+    return;
+  }
+  if (!isPlainObject(value)) return c.add(path, `${describe(value)} is not a condition`);
+  const ops = Object.keys(value);
+  if (ops.length === 0) c.add(path, `an empty operator object (allowed: ${OPERATORS.join(", ")})`);
+  for (const op of ops) {
+    const v = value[op];
+    const at = `${path}${pathKey(op)}`;
+    if (!(OPERATORS as readonly string[]).includes(op)) {
+      c.add(path, `unknown operator ${JSON.stringify(op)} (allowed: ${OPERATORS.join(", ")})`);
+    } else if (op === "in" || op === "notIn") {
+      if (!Array.isArray(v)) c.add(at, `must be an array, got ${describe(v)}`);
+      else v.forEach((x, i) => checkScalar(c, `${at}[${i}]`, x, true));
+    } else if (op === "like") {
+      if (typeof v !== "string") c.add(at, `must be a string pattern, got ${describe(v)}`);
+    } else if (op === "isNull") {
+      if (typeof v !== "boolean") c.add(at, `must be true or false, got ${describe(v)}`);
+    } else checkScalar(c, at, v, op === "ne");
+  }
+}
+
+function checkWhere(c: Collector, path: string, value: unknown): void {
+  if (typeof value === "string") {
+    if (value.trim() === "") {
+      c.add(path, "an empty SQL string (leave `where` out to copy every row)");
+    }
+    return;
+  }
+  if (!isPlainObject(value)) {
+    return c.add(path, `must be an object of conditions or a SQL string, got ${describe(value)}`);
+  }
+  for (const [column, condition] of Object.entries(value)) {
+    checkCondition(c, `${path}${pathKey(column)}`, condition);
+  }
+}
+
+function checkSelect(c: Collector, path: string, value: unknown): void {
+  if (!isPlainObject(value)) {
+    return c.add(path, `must be an object { column: "SQL expression" }, got ${describe(value)}`);
+  }
+  for (const [column, expression] of Object.entries(value)) {
+    if (typeof expression !== "string" || expression.trim() === "") {
+      c.add(
+        `${path}${pathKey(column)}`,
+        `must be a SQL expression string, got ${describe(expression)}`,
+      );
+    }
+  }
+}
+
+function checkTables(c: Collector, path: string, value: unknown): Map<string, TableSpec> {
+  const tables = new Map<string, TableSpec>();
+  if (!isPlainObject(value)) {
+    c.add(path, `must be an object { table: { where?, select? } }, got ${describe(value)}`);
+    return tables;
+  }
+  if (Object.keys(value).length === 0) c.add(path, 'must name at least one table (or "*")');
+  for (const [table, spec] of Object.entries(value)) {
+    const at = `${path}${pathKey(table)}`;
+    if (table === "") c.add(at, "a table name cannot be empty");
+    if (!isPlainObject(spec)) {
+      c.add(at, `must be an object { where?, select? }, got ${describe(spec)}`);
+      continue;
+    }
+    c.unknownKeys(at, spec, TABLE_KEYS);
+    if (spec.where !== undefined) checkWhere(c, `${at}.where`, spec.where);
+    if (spec.select !== undefined) checkSelect(c, `${at}.select`, spec.select);
+    tables.set(table, {
+      where: spec.where as Where | undefined,
+      select: spec.select as Select | undefined,
+    });
+  }
+  return tables;
+}
+
+function checkJob(c: Collector, name: string, value: unknown): JobConfig | undefined {
+  const path = `jobs[${JSON.stringify(name)}]`;
+  if (!isPlainObject(value)) {
+    c.add(path, `must be an object { source, target, tables }, got ${describe(value)}`);
+    return undefined;
+  }
+  c.unknownKeys(path, value, JOB_KEYS);
+  const source = checkEndpoint(c, `${path}.source`, value.source);
+  const target = checkEndpoint(c, `${path}.target`, value.target);
+  const tables = checkTables(c, `${path}.tables`, value.tables);
+  for (const key of ["cascade", "rowSecurity"] as const) {
+    if (value[key] !== undefined && typeof value[key] !== "boolean") {
+      c.add(`${path}.${key}`, `must be true or false, got ${describe(value[key])}`);
+    }
+  }
+  const orphans = value.orphans ?? "not-valid";
+  if (orphans !== "not-valid" && orphans !== "fail") {
+    c.add(`${path}.orphans`, `must be "not-valid" or "fail", got ${describe(orphans)}`);
+  }
+  const wildcard = tables.get("*");
+  tables.delete("*");
+  const job = value as unknown as Job;
+  return {
+    name,
+    source,
+    target,
+    tables,
+    wildcard,
+    cascade: job.cascade === true,
+    rowSecurity: job.rowSecurity === true,
+    orphans: orphans as JobConfig["orphans"],
+  };
+}
+
+/**
+ * Validates every job of a jobs module's export; throws one `ConfigError` listing every fault.
+ *
+ * @example
+ * ```ts
+ * try { validateJobs({ a: { tables: {} } }); } catch (e) { (e as ConfigError).issues.length > 0; }
+ * ```
+ */
+export function validateJobs(value: unknown): JobConfig[] {
+  const c = new Collector();
+  if (!isPlainObject(value)) {
+    throw new ConfigError([`jobs: must be an object { "job name": job }, got ${describe(value)}`]);
+  }
+  const names = Object.keys(value);
+  if (names.length === 0) throw new ConfigError(["jobs: the module defines no job"]);
+  const jobs = names.map((name) => checkJob(c, name, value[name]));
+  if (c.issues.length) throw new ConfigError(c.issues);
+  return jobs as JobConfig[];
+}
+
+/**
+ * One table's spec after the wildcard: the wildcard's `where`/`select` keys that name columns
+ * of this table, overridden key by key by the table's own entry. A `where` string is all or
+ * nothing: a named table's string replaces the wildcard's `where`, and a wildcard string
+ * applies to every table that has no `where` of its own.
+ *
+ * @example
+ * ```ts
+ * mergeSpecs({ where: { tenant_id: 7 } }, { where: { active: true } }, ["tenant_id", "active"]);
+ * // { where: { tenant_id: 7, active: true }, select: undefined }
+ * ```
+ */
+export function mergeSpecs(
+  wildcard: TableSpec | undefined,
+  named: TableSpec | undefined,
+  columns: readonly string[],
+): TableSpec {
+  const has = (column: string) => columns.includes(column);
+  const pick = <T>(entries: Record<string, T> | undefined) =>
+    entries && Object.fromEntries(Object.entries(entries).filter(([k]) => has(k)));
+  let where: Where | undefined;
+  if (typeof named?.where === "string") where = named.where;
+  else if (typeof wildcard?.where === "string") {
+    where = named?.where && Object.keys(named.where).length ? named.where : wildcard.where;
+  } else {
+    const merged = {
+      ...pick(wildcard?.where as Record<string, Condition> | undefined),
+      ...named?.where,
+    };
+    where = Object.keys(merged).length ? merged : undefined;
+  }
+  const select = { ...pick(wildcard?.select), ...named?.select };
+  return { where, select: Object.keys(select).length ? select : undefined };
+}

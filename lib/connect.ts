@@ -1,0 +1,116 @@
+/**
+ * postgres.js clients for the two sides of a job. Source clients are read-only at the session
+ * level (`default_transaction_read_only`), so no statement pg-xmat sends can write there. A
+ * connection failure becomes one message that names the side and the redacted URL.
+ *
+ * @example
+ * ```ts
+ * import { openClient } from "./connect.ts";
+ * const source = await openClient("source", "postgres://app@localhost/app", { max: 2 });
+ * await source.end();
+ * ```
+ * @module
+ */
+
+import postgres from "postgres";
+import { parseConnUrl, toPostgresJs } from "./conninfo.ts";
+import { describeError } from "./errors.ts";
+import { redact, redactUrl, rememberSecret } from "./redact.ts";
+
+/** A postgres.js client (a pool). */
+export type Sql = postgres.Sql;
+/** One reserved connection of a pool. */
+export type Conn = postgres.ReservedSql;
+
+/** Which side of a job a connection belongs to. */
+export type Side = "source" | "target";
+
+/** How many connections a client may open, and the application name it reports. */
+export interface ClientOptions {
+  max?: number;
+  applicationName?: string;
+}
+
+/**
+ * Explains a connection failure in terms a user can act on.
+ *
+ * @example
+ * ```ts
+ * connectionHint(Object.assign(new Error("x"), { code: "ECONNREFUSED" })); // "is the server running …"
+ * ```
+ */
+export function connectionHint(error: unknown): string {
+  const code = (error as { code?: string })?.code ?? "";
+  const message = String((error as Error)?.message ?? "");
+  if (code === "ECONNREFUSED" || /refused/i.test(message)) {
+    return "is the server running and accepting TCP connections at that host and port?";
+  }
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || /lookup|getaddrinfo|dns/i.test(message)) {
+    return "the host name does not resolve; check the URL's host.";
+  }
+  if (code === "28P01" || code === "28000") {
+    return "check the user name and password in the URL (or the PGPASSWORD your job file reads).";
+  }
+  if (code === "3D000") return "the database does not exist on that server; check the URL's path.";
+  if (code === "CONNECT_TIMEOUT" || /timeout/i.test(message)) {
+    return "the server did not answer in time; check the host, port and any firewall.";
+  }
+  if (/ssl|tls|encrypt/i.test(message)) {
+    return "the server's TLS settings differ from the URL's sslmode (try sslmode=require or disable).";
+  }
+  return "check the URL.";
+}
+
+/**
+ * Opens a client for one side and checks it with a first query, so that a wrong password or an
+ * unreachable server fails here with a clear message rather than in the middle of a step.
+ */
+export async function openClient(
+  side: Side,
+  url: string,
+  options: ClientOptions = {},
+): Promise<Sql> {
+  const info = parseConnUrl(url);
+  if (info.password) rememberSecret(info.password);
+  const base = toPostgresJs(info);
+  const connection: Record<string, string> = {
+    application_name: options.applicationName ?? "pg-xmat",
+    ...base.connection,
+  };
+  if (side === "source") connection.default_transaction_read_only = "on";
+  // postgres.js takes one host per port (its types say a single host; it splits on commas).
+  const sql = postgres({
+    ...base,
+    host: base.host.join(","),
+    port: base.port as unknown as number,
+    max: options.max ?? 1,
+    connect_timeout: 15,
+    idle_timeout: 0,
+    max_lifetime: null,
+    // fetch_types: false would save a query per connection, but in postgres.js 3.4.9 it
+    // leaves a second `reserve()` waiting forever.
+    prepare: false,
+    onnotice: () => {},
+    connection,
+  });
+  try {
+    await sql`SELECT 1`;
+  } catch (error) {
+    await sql.end({ timeout: 0 }).catch(() => {});
+    throw new ConnectError(side, url, error);
+  }
+  return sql;
+}
+
+/** A connection to one side could not be opened or was lost. */
+export class ConnectError extends Error {
+  readonly side: Side;
+  constructor(side: Side, url: string, cause: unknown) {
+    const what = redact(describeError(cause));
+    super(`cannot connect to the ${side} ${redactUrl(url)}: ${what}\n${connectionHint(cause)}`, {
+      cause,
+    });
+    this.name = "ConnectError";
+    this.side = side;
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * pg-xmat as a library: cross-database materialisations for PostgreSQL. Run a job (or the jobs
+ * of a jobs module that match a pattern) and get a report back; failures are typed errors.
+ *
+ * @example
+ * ```ts
+ * import { runJobs, type Jobs } from "./mod.ts";
+ * const JOBS = {
+ *   "export:users": {
+ *     source: { database: "postgres://app@prod/app", schema: "public" },
+ *     target: { database: "postgres://dev@localhost/dev", schema: "staging" },
+ *     tables: { users: { where: { active: true }, select: { email: "md5({column_name})" } } },
+ *   },
+ * } satisfies Jobs;
+ * const reports = await runJobs("export:*", JOBS);
+ * ```
+ * @module
+ */
+
+export type {
+  Condition,
+  Endpoint,
+  Job,
+  JobReport,
+  Jobs,
+  Operators,
+  Scalar,
+  Select,
+  TableReport,
+  TableSpec,
+  Where,
+} from "./types.ts";
+export type { EventHandler, RunEvent } from "./events.ts";
+export { defaultParallelism, runJob, runJobConfig, runJobs, type RunOptions } from "./run.ts";
+export { type JobConfig, validateJobs } from "./config.ts";
+export { DEFAULT_JOBS_FILE, loadJobsModule } from "./load.ts";
+export { matchJobs } from "./glob.ts";
+export { ConfigError, describeError, JobError, UsageError, XmatError } from "./errors.ts";
+export { redact, redactUrl } from "./redact.ts";

@@ -1,0 +1,85 @@
+/**
+ * The job's one source snapshot: a `REPEATABLE READ READ ONLY` transaction exports it, and
+ * `pg_dump --snapshot` and every copy worker import it, so all tables are read as of one
+ * moment. The exporting transaction stays open until every reader has imported it.
+ *
+ * @example
+ * ```ts
+ * import { exportSnapshot, importSnapshot } from "./snapshot.ts";
+ * const snapshot = await exportSnapshot(source);
+ * const worker = await source.reserve();
+ * await importSnapshot(worker, snapshot.id, { rowSecurity: false });
+ * ```
+ * @module
+ */
+
+import type { Conn, Sql } from "./connect.ts";
+import { quoteLiteral } from "./sql.ts";
+
+/** An exported snapshot and the connection whose transaction holds it. */
+export interface Snapshot {
+  id: string;
+  /** Inside the exporting transaction; catalog reads of the job run here. */
+  conn: Conn;
+  /** Ends the exporting transaction and returns the connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Snapshot ids look like `00000003-0000001B-1`; anything else is refused before it is inlined
+ * into `SET TRANSACTION SNAPSHOT` (which takes no parameters).
+ *
+ * @example
+ * ```ts
+ * isSnapshotId("00000003-0000001B-1"); // true
+ * isSnapshotId("x'; DROP TABLE t; --"); // false
+ * ```
+ */
+export function isSnapshotId(id: string): boolean {
+  return /^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$/i.test(id);
+}
+
+const BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+/**
+ * Opens the exporting transaction. Its `search_path` is empty, so every name the catalog reads
+ * render (`format_type`) is schema-qualified.
+ */
+export async function exportSnapshot(sql: Sql): Promise<Snapshot> {
+  const conn = await sql.reserve();
+  try {
+    await conn.unsafe(BEGIN);
+    await conn.unsafe("SELECT set_config('search_path', '', true)");
+    const [{ id }] = await conn.unsafe("SELECT pg_export_snapshot() AS id");
+    return {
+      id,
+      conn,
+      close: async () => {
+        await conn.unsafe("COMMIT").catch(() => {});
+        conn.release();
+      },
+    };
+  } catch (error) {
+    await conn.unsafe("ROLLBACK").catch(() => {});
+    conn.release();
+    throw error;
+  }
+}
+
+/** Options of `importSnapshot`. */
+export interface ImportOptions {
+  /** Read through row-level security policies instead of failing where they would filter. */
+  rowSecurity: boolean;
+}
+
+/** Starts a transaction on `conn` that sees the exported snapshot. */
+export async function importSnapshot(
+  conn: Conn,
+  id: string,
+  options: ImportOptions,
+): Promise<void> {
+  if (!isSnapshotId(id)) throw new TypeError(`not a snapshot id: ${id}`);
+  await conn.unsafe(BEGIN);
+  await conn.unsafe(`SET TRANSACTION SNAPSHOT ${quoteLiteral(id)}`);
+  await conn.unsafe(`SET LOCAL row_security = ${options.rowSecurity ? "on" : "off"}`);
+}

@@ -1,0 +1,275 @@
+/**
+ * SQL text built by pg-xmat: identifier and literal quoting, `where` and `select` turned into
+ * SQL, and the two COPY statements of a table. Pure functions, no I/O.
+ *
+ * COPY runs over the simple query protocol (no `$1` parameters), so every literal is quoted
+ * here, by PostgreSQL's `quote_literal` rules.
+ *
+ * @example
+ * ```ts
+ * import { copyOutSql } from "./sql.ts";
+ * copyOutSql({
+ *   schema: "public", table: "users", partitioned: false,
+ *   columns: [{ name: "id", type: "bigint" }, { name: "email", type: "text" }],
+ *   select: { email: "md5({column_name})" }, where: { active: true },
+ * });
+ * // COPY (SELECT "id", CAST((md5("email")) AS text) AS "email" FROM ONLY "public"."users"
+ * //   WHERE "active" = true) TO STDOUT
+ * ```
+ * @module
+ */
+
+import type { Condition, Operators, Scalar, Select, Where } from "./types.ts";
+
+/** The operators a `where` condition object may use, in the order they are documented. */
+export const OPERATORS: readonly (keyof Operators)[] = [
+  "gte",
+  "lte",
+  "gt",
+  "lt",
+  "ne",
+  "in",
+  "notIn",
+  "like",
+  "isNull",
+];
+
+const COMPARISONS = { gte: ">=", lte: "<=", gt: ">", lt: "<" } as const;
+
+/** The placeholder a `select` expression uses for the column it computes. */
+export const COLUMN_PLACEHOLDER = "{column_name}";
+
+/**
+ * Quotes an identifier, always: `"Order Items"`, `"users"`.
+ *
+ * @example
+ * ```ts
+ * quoteIdent('say "hi"'); // '"say ""hi"""'
+ * ```
+ */
+export function quoteIdent(name: string): string {
+  if (name.includes("\0")) throw new TypeError("an identifier cannot contain a NUL character");
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/**
+ * A schema-qualified, quoted name.
+ *
+ * @example
+ * ```ts
+ * qualify("acme", "Order Items"); // '"acme"."Order Items"'
+ * ```
+ */
+export function qualify(schema: string, name: string): string {
+  return `${quoteIdent(schema)}.${quoteIdent(name)}`;
+}
+
+/**
+ * Why a value cannot become a SQL literal, or `undefined` when it can.
+ *
+ * @example
+ * ```ts
+ * literalProblem(NaN); // "NaN is not a finite number"
+ * literalProblem("ok"); // undefined
+ * ```
+ */
+export function literalProblem(value: unknown): string | undefined {
+  switch (typeof value) {
+    case "string":
+      return value.includes("\0") ? "a string cannot contain a NUL character" : undefined;
+    case "number":
+      return Number.isFinite(value) ? undefined : `${value} is not a finite number`;
+    case "bigint":
+    case "boolean":
+      return undefined;
+    case "object":
+      if (value instanceof Date) {
+        return Number.isNaN(value.getTime()) ? "an invalid Date" : undefined;
+      }
+      return `${value === null ? "null" : "an object"} is not a scalar value`;
+    default:
+      return `a ${typeof value} is not a SQL value`;
+  }
+}
+
+/**
+ * Quotes a scalar as a SQL literal. Strings and dates become untyped literals, so PostgreSQL
+ * reads them as the compared column's type; a backslash switches to the `E''` form.
+ *
+ * @example
+ * ```ts
+ * quoteLiteral("O'Brien"); // "'O''Brien'"
+ * quoteLiteral("C:\\tmp"); // "E'C:\\\\tmp'"
+ * quoteLiteral(12n); // "12"
+ * quoteLiteral(new Date("2024-01-01T00:00:00Z")); // "'2024-01-01T00:00:00.000Z'"
+ * ```
+ */
+export function quoteLiteral(value: Scalar): string {
+  const problem = literalProblem(value);
+  if (problem) throw new TypeError(`cannot quote ${problem}`);
+  if (typeof value === "number" || typeof value === "bigint") return String(value);
+  if (typeof value === "boolean") return value ? "true" : "false";
+  const text = value instanceof Date ? value.toISOString() : value;
+  const quoted = text.replaceAll("'", "''");
+  return text.includes("\\") ? `E'${quoted.replaceAll("\\", "\\\\")}'` : `'${quoted}'`;
+}
+
+function listSql(column: string, values: readonly (Scalar | null)[], negate: boolean): string {
+  const present = values.filter((v): v is Scalar => v !== null);
+  const hasNull = present.length < values.length;
+  const list = present.map(quoteLiteral).join(", ");
+  if (!negate) {
+    const parts = present.length ? [`${column} IN (${list})`] : [];
+    if (hasNull) parts.push(`${column} IS NULL`);
+    return parts.length === 0 ? "false" : parts.length === 1 ? parts[0] : `(${parts.join(" OR ")})`;
+  }
+  const parts = present.length ? [`${column} NOT IN (${list})`] : [];
+  if (hasNull) parts.push(`${column} IS NOT NULL`);
+  return parts.length === 0 ? "true" : parts.join(" AND ");
+}
+
+function operatorSql(column: string, ops: Operators): string[] {
+  const parts: string[] = [];
+  for (const op of OPERATORS) {
+    const value = ops[op];
+    if (value === undefined) continue;
+    switch (op) {
+      case "gte":
+      case "lte":
+      case "gt":
+      case "lt":
+        parts.push(`${column} ${COMPARISONS[op]} ${quoteLiteral(value as Scalar)}`);
+        break;
+      case "ne":
+        parts.push(
+          value === null
+            ? `${column} IS NOT NULL`
+            : `${column} <> ${quoteLiteral(value as Scalar)}`,
+        );
+        break;
+      case "in":
+      case "notIn":
+        parts.push(listSql(column, value as (Scalar | null)[], op === "notIn"));
+        break;
+      case "like":
+        parts.push(`${column} LIKE ${quoteLiteral(value as string)}`);
+        break;
+      case "isNull":
+        parts.push(`${column} IS ${value ? "" : "NOT "}NULL`);
+        break;
+    }
+  }
+  return parts;
+}
+
+/**
+ * One column's condition as SQL.
+ *
+ * @example
+ * ```ts
+ * conditionSql("id", [1, 2]); // '"id" IN (1, 2)'
+ * conditionSql("deleted_at", null); // '"deleted_at" IS NULL'
+ * conditionSql("n", { gte: 1, lt: 9 }); // '"n" >= 1 AND "n" < 9'
+ * ```
+ */
+export function conditionSql(column: string, condition: Condition): string {
+  const col = quoteIdent(column);
+  if (condition === null) return `${col} IS NULL`;
+  if (Array.isArray(condition)) return listSql(col, condition, false);
+  if (typeof condition === "object" && !(condition instanceof Date)) {
+    const parts = operatorSql(col, condition as Operators);
+    return parts.length ? parts.join(" AND ") : "true";
+  }
+  return `${col} = ${quoteLiteral(condition as Scalar)}`;
+}
+
+/**
+ * A whole `where` as one SQL boolean expression, or `undefined` for "every row".
+ *
+ * @example
+ * ```ts
+ * whereSql({ active: true, id: [1, 2] }); // '"active" = true AND "id" IN (1, 2)'
+ * whereSql("created_at > now() - interval '1 day'"); // "(created_at > now() - interval '1 day')"
+ * ```
+ */
+export function whereSql(where: Where | undefined): string | undefined {
+  if (where === undefined) return undefined;
+  if (typeof where === "string") return `(${where})`;
+  const parts = Object.entries(where).map(([column, condition]) => conditionSql(column, condition));
+  return parts.length ? parts.join(" AND ") : undefined;
+}
+
+/**
+ * A `select` expression with `{column_name}` replaced by the quoted column.
+ *
+ * @example
+ * ```ts
+ * selectExpression("email", "md5({column_name}) || '@example.com'");
+ * // `md5("email") || '@example.com'`
+ * ```
+ */
+export function selectExpression(column: string, expression: string): string {
+  return expression.replaceAll(COLUMN_PLACEHOLDER, quoteIdent(column));
+}
+
+/** A column as COPY sees it: its name and its type (`format_type` without typmod). */
+export interface CopyColumn {
+  name: string;
+  type: string;
+}
+
+/** What `copyOutSql` needs of one table. */
+export interface CopyOutInput {
+  schema: string;
+  table: string;
+  /** A partitioned table is read through its parent, which includes its partitions. */
+  partitioned: boolean;
+  /** The columns to copy, generated columns already left out. */
+  columns: readonly CopyColumn[];
+  select?: Select;
+  where?: Where;
+}
+
+/**
+ * The source side: `COPY (SELECT …) TO STDOUT`. A `select` expression is cast to the column's
+ * type, so a transform yielding another type converts on the source, where errors name the
+ * column, instead of failing inside the target's COPY.
+ *
+ * @example
+ * ```ts
+ * copyOutSql({ schema: "s", table: "t", partitioned: true, columns: [{ name: "a", type: "integer" }] });
+ * // 'COPY (SELECT "a" FROM "s"."t") TO STDOUT'
+ * ```
+ */
+export function copyOutSql(input: CopyOutInput, format: "text" | "binary" = "text"): string {
+  const list = input.columns.map(({ name, type }) => {
+    const expression = input.select?.[name];
+    if (expression === undefined) return quoteIdent(name);
+    return `CAST((${selectExpression(name, expression)}) AS ${type}) AS ${quoteIdent(name)}`;
+  });
+  const from = `${input.partitioned ? "" : "ONLY "}${qualify(input.schema, input.table)}`;
+  const filter = whereSql(input.where);
+  const query = `SELECT ${list.join(", ")} FROM ${from}${filter ? ` WHERE ${filter}` : ""}`;
+  return `COPY (${query}) TO STDOUT${format === "binary" ? " (FORMAT binary)" : ""}`;
+}
+
+/**
+ * The target side: `COPY schema.table (columns) FROM STDIN`.
+ *
+ * @example
+ * ```ts
+ * copyInSql("shadow", "Order Items", ["id", "note"]);
+ * // 'COPY "shadow"."Order Items" ("id", "note") FROM STDIN'
+ * ```
+ */
+export function copyInSql(
+  schema: string,
+  table: string,
+  columns: readonly string[],
+  format: "text" | "binary" = "text",
+): string {
+  const list = columns.map(quoteIdent).join(", ");
+  return `COPY ${qualify(schema, table)} (${list}) FROM STDIN${
+    format === "binary" ? " (FORMAT binary)" : ""
+  }`;
+}

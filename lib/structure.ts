@@ -1,0 +1,164 @@
+/**
+ * Structure: `pg_dump` of the source schema (schema only, in the job's snapshot), narrowed to
+ * the job's objects, and restored on the target under the rename dance of `shadow.ts`, with
+ * `psql` in one transaction. The pre-data section builds the shadow schema's tables, types and
+ * sequences; the post-data section adds indexes, keys, constraints and triggers after the data.
+ *
+ * @example
+ * ```ts
+ * import { dumpStructure, applySection } from "./structure.ts";
+ * const archive = await dumpStructure({ tools, source, schema: "public", snapshot: "00000003-1", dir });
+ * ```
+ * @module
+ */
+
+import { join } from "node:path";
+import { type ConnInfo, toolConnection } from "./conninfo.ts";
+import type { Tool } from "./pg_tools.ts";
+import { runTool, ToolFailed } from "./pg_tools.ts";
+import { parseToc, selectToc, type TocEntry, tocList, type TocSelection } from "./toc.ts";
+import { quoteIdent } from "./sql.ts";
+
+/** The client tools a job runs. */
+export interface Tools {
+  pgDump: Tool;
+  pgRestore: Tool;
+  psql: Tool;
+}
+
+/** A dumped archive and its table of contents. */
+export interface Archive {
+  path: string;
+  toc: TocEntry[];
+}
+
+/** What `dumpStructure` needs. */
+export interface DumpInput {
+  tools: Tools;
+  source: ConnInfo;
+  schema: string;
+  /** The exported snapshot every reader of the job shares. */
+  snapshot: string;
+  /** A private temporary directory for the archive. */
+  dir: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * `pg_dump --schema-only` of one schema, in the job's snapshot, as a custom-format archive;
+ * returns it with its table of contents.
+ */
+export async function dumpStructure(input: DumpInput): Promise<Archive> {
+  const path = join(input.dir, "structure.dump");
+  const { dbname, env } = toolConnection(input.source);
+  // In a -n pattern, double quotes make the name exact: case, dots and wildcards stay literal.
+  const pattern = `"${input.schema.replaceAll('"', '""')}"`;
+  await runTool(input.tools.pgDump.path, [
+    "--schema-only",
+    "--format=custom",
+    `--schema=${pattern}`,
+    `--snapshot=${input.snapshot}`,
+    "--lock-wait-timeout=30000",
+    "--no-sync",
+    `--file=${path}`,
+    `--dbname=${dbname}`,
+  ], { env, signal: input.signal });
+  const { stdout } = await runTool(input.tools.pgRestore.path, ["--list", path], {
+    signal: input.signal,
+  });
+  return { path, toc: parseToc(stdout) };
+}
+
+/** One section of the narrowed archive as SQL (as `pg_restore` writes it). */
+export async function sectionSql(
+  tools: Tools,
+  archive: Archive,
+  section: "pre-data" | "post-data",
+  selection: TocSelection,
+  signal?: AbortSignal,
+): Promise<string> {
+  const entries = selectToc(archive.toc, selection);
+  const listPath = `${archive.path}.${section}.list`;
+  await Deno.writeTextFile(listPath, tocList(entries));
+  const { stdout } = await runTool(tools.pgRestore.path, [
+    `--section=${section}`,
+    `--use-list=${listPath}`,
+    "--no-owner",
+    "--no-privileges",
+    "--no-tablespaces",
+    "--no-security-labels",
+    "--file=-",
+    archive.path,
+  ], { signal });
+  return stdout;
+}
+
+/**
+ * Runs a script on the target with `psql` in one transaction, stopping at the first error.
+ * The script may contain the `\restrict` lines `pg_restore` writes, which is why psql runs it.
+ * A failure is a `ToolFailed` whose message is psql's error (with DETAIL, HINT and the line).
+ */
+export async function runScript(
+  tools: Tools,
+  target: ConnInfo,
+  script: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const { dbname, env } = toolConnection(target);
+  try {
+    await runTool(tools.psql.path, [
+      "--no-psqlrc",
+      "--quiet",
+      "--single-transaction",
+      "--set=ON_ERROR_STOP=1",
+      `--dbname=${dbname}`,
+      "--file=-",
+    ], { env: { ...env, PGOPTIONS: "-c client_min_messages=warning" }, stdin: script, signal });
+  } catch (error) {
+    if (!(error instanceof ToolFailed)) throw error;
+    throw new ToolFailed("psql", 1, psqlError(error.stderr));
+  }
+}
+
+/**
+ * The useful part of psql's standard error: from the first `ERROR:` on, without the
+ * `psql:<stdin>:N:` prefixes.
+ *
+ * @example
+ * ```ts
+ * psqlError('psql:<stdin>:12: ERROR:  type "x" does not exist\nLINE 3: …');
+ * // 'ERROR:  type "x" does not exist\nLINE 3: …'
+ * ```
+ */
+export function psqlError(stderr: string): string {
+  const lines = stderr.split("\n").map((l) => l.replace(/^psql:[^:]*:\d+: /, ""));
+  const first = lines.findIndex((l) => /^(ERROR|FATAL|psql: error)/.test(l));
+  return (first < 0 ? lines : lines.slice(first)).filter(Boolean).slice(0, 8).join("\n");
+}
+
+/**
+ * A script: statements before, the section's SQL, statements after.
+ *
+ * @example
+ * ```ts
+ * script(["SELECT 1"], "", ["SELECT 2"]); // "SELECT 1;\n\nSELECT 2;\n"
+ * ```
+ */
+export function script(before: readonly string[], body: string, after: readonly string[]): string {
+  const statements = (list: readonly string[]) => list.map((s) => `${s};\n`).join("");
+  return `${statements(before)}${body}\n${statements(after)}`;
+}
+
+/**
+ * `SET search_path` to one schema, as the first statement of a script whose own SQL names the
+ * shadow schema's objects unqualified (e.g. a foreign key definition read with the source schema
+ * on the search path).
+ *
+ * @example
+ * ```ts
+ * searchPathSql("sh"); // 'SET search_path = "sh"'
+ * ```
+ */
+export function searchPathSql(schema: string): string {
+  return `SET search_path = ${quoteIdent(schema)}`;
+}

@@ -1,0 +1,253 @@
+/**
+ * The target side around the shadow schema: one run per target schema at a time (an advisory
+ * lock), leftovers of killed runs removed, objects elsewhere that depend on the target schema
+ * found, and the final swap — one short transaction that drops the old schema and renames the
+ * shadow into its place, with a lock timeout and a bounded retry so a long reader makes the
+ * job wait a bounded time instead of queueing every other reader behind it.
+ *
+ * @example
+ * ```ts
+ * import { swapShadow } from "./swap.ts";
+ * await swapShadow(conn, { shadow, target: "staging", cascade: false });
+ * ```
+ * @module
+ */
+
+import type { Conn } from "./connect.ts";
+import { hasSqlState } from "./errors.ts";
+import { parseMarker, SHADOW_PREFIX, swapSql } from "./shadow.ts";
+import { quoteIdent } from "./sql.ts";
+
+const LOCK_NAMESPACE = "pg-xmat";
+
+/**
+ * Takes the session-level advisory lock of a target schema on a dedicated connection, so two
+ * runs never build the same target at once. Returns false when another run holds it.
+ */
+export async function lockTarget(conn: Conn, target: string): Promise<boolean> {
+  const [row] = await conn`
+    SELECT pg_try_advisory_lock(hashtext(${LOCK_NAMESPACE}), hashtext(${target})) AS locked`;
+  return row.locked;
+}
+
+/**
+ * True when `source` is the very database `target` is connected to: the target's session holds
+ * the target lock, and the source sees that lock in its own database. Works without privileges
+ * and whatever the URLs look like (another host name, a socket, a pooler).
+ */
+export async function sameDatabase(
+  source: Conn,
+  target: Conn,
+  targetSchema: string,
+): Promise<boolean> {
+  const [t] = await target`SELECT pg_backend_pid() AS pid`;
+  const [row] = await source`
+    SELECT EXISTS (
+      SELECT 1 FROM pg_locks
+       WHERE locktype = 'advisory' AND pid = ${t.pid}
+         AND classid = hashtext(${LOCK_NAMESPACE})::oid AND objid = hashtext(${targetSchema})::oid
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    ) AS same`;
+  return row.same;
+}
+
+/** The target's schemas and extensions, as the rename dance and the swap need them. */
+export interface TargetState {
+  schemas: Set<string>;
+  /** Extension name → its schema. */
+  extensions: Map<string, string>;
+}
+
+/** Reads which schemas and extensions the target has. */
+export async function readTargetState(conn: Conn): Promise<TargetState> {
+  const schemas = await conn`SELECT nspname FROM pg_namespace`;
+  const extensions = await conn`
+    SELECT x.extname, n.nspname FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace`;
+  return {
+    schemas: new Set(schemas.map((r) => r.nspname)),
+    extensions: new Map(extensions.map((r) => [r.extname, r.nspname])),
+  };
+}
+
+/**
+ * Objects outside `schema` that depend on objects in it (views, foreign keys, column types,
+ * defaults): dropping the schema would drop them too. Each is described as PostgreSQL does
+ * (`view other.active_users`), with what it depends on. The shadow schema that replaces it is
+ * not a dependent: what it uses of the old schema (extension types) moves with the swap.
+ */
+export async function findDependents(conn: Conn, schema: string, shadow = ""): Promise<string[]> {
+  const rows = await conn`
+    WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname = ${schema}),
+    objs(classid, objid) AS (
+      SELECT 'pg_class'::regclass, c.oid FROM pg_class c, ns WHERE c.relnamespace = ns.oid
+      UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t, ns WHERE t.typnamespace = ns.oid
+      UNION ALL SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p, ns WHERE p.pronamespace = ns.oid
+    ),
+    deps AS (
+      SELECT DISTINCT d.classid, d.objid, d.refclassid, d.refobjid
+        FROM pg_depend d JOIN objs o ON o.classid = d.refclassid AND o.objid = d.refobjid
+       WHERE d.deptype IN ('n', 'a')
+    ),
+    placed AS (
+      -- The schema a dependent lives in: its own, or its table's or operator family's.
+      SELECT d.*, CASE d.classid
+          WHEN 'pg_class'::regclass THEN (SELECT relnamespace FROM pg_class WHERE oid = d.objid)
+          WHEN 'pg_type'::regclass THEN (SELECT typnamespace FROM pg_type WHERE oid = d.objid)
+          WHEN 'pg_proc'::regclass THEN (SELECT pronamespace FROM pg_proc WHERE oid = d.objid)
+          WHEN 'pg_constraint'::regclass THEN (SELECT connamespace FROM pg_constraint WHERE oid = d.objid)
+          WHEN 'pg_attrdef'::regclass THEN (SELECT c.relnamespace FROM pg_attrdef a
+                                              JOIN pg_class c ON c.oid = a.adrelid WHERE a.oid = d.objid)
+          WHEN 'pg_rewrite'::regclass THEN (SELECT c.relnamespace FROM pg_rewrite r
+                                              JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = d.objid)
+          WHEN 'pg_trigger'::regclass THEN (SELECT c.relnamespace FROM pg_trigger t
+                                              JOIN pg_class c ON c.oid = t.tgrelid WHERE t.oid = d.objid)
+          WHEN 'pg_policy'::regclass THEN (SELECT c.relnamespace FROM pg_policy p
+                                             JOIN pg_class c ON c.oid = p.polrelid WHERE p.oid = d.objid)
+          WHEN 'pg_amproc'::regclass THEN (SELECT f.opfnamespace FROM pg_amproc p
+                                             JOIN pg_opfamily f ON f.oid = p.amprocfamily WHERE p.oid = d.objid)
+          WHEN 'pg_amop'::regclass THEN (SELECT f.opfnamespace FROM pg_amop p
+                                           JOIN pg_opfamily f ON f.oid = p.amopfamily WHERE p.oid = d.objid)
+          ELSE (SELECT oid FROM pg_namespace
+                 WHERE nspname = (pg_identify_object(d.classid, d.objid, 0)).schema)
+        END AS nsp
+        FROM deps d
+    )
+    SELECT DISTINCT
+           CASE WHEN p.classid = 'pg_rewrite'::regclass
+                THEN pg_describe_object('pg_class'::regclass, r.ev_class, 0)
+                ELSE pg_describe_object(p.classid, p.objid, 0) END AS dependent,
+           pg_describe_object(p.refclassid, p.refobjid, 0) AS on_object
+      FROM placed p
+      LEFT JOIN pg_rewrite r ON p.classid = 'pg_rewrite'::regclass AND r.oid = p.objid
+     WHERE p.nsp IS DISTINCT FROM (SELECT oid FROM ns)
+       AND p.nsp IS DISTINCT FROM (SELECT oid FROM pg_namespace WHERE nspname = ${shadow})
+       AND NOT EXISTS (SELECT 1 FROM pg_depend e
+                        WHERE e.classid = p.classid AND e.objid = p.objid AND e.deptype = 'e')
+     ORDER BY 1, 2`;
+  return rows.map((r) => `${r.dependent} (depends on ${r.on_object})`);
+}
+
+/**
+ * Drops shadow schemas that killed runs left for this target (recognised by their name and
+ * marker). Call it while holding the target lock: no live run can own them then.
+ */
+export async function dropLeftovers(conn: Conn, target: string): Promise<string[]> {
+  const rows = await conn`
+    SELECT n.nspname, obj_description(n.oid, 'pg_namespace') AS comment
+      FROM pg_namespace n WHERE starts_with(n.nspname, ${SHADOW_PREFIX})`;
+  const dropped: string[] = [];
+  for (const r of rows) {
+    if (parseMarker(r.comment)?.target !== target) continue;
+    await conn.unsafe(`DROP SCHEMA IF EXISTS ${quoteIdent(r.nspname)} CASCADE`);
+    dropped.push(r.nspname);
+  }
+  return dropped;
+}
+
+/** Drops a shadow schema; used when a job fails before its swap. */
+export async function dropShadow(conn: Conn, shadow: string): Promise<void> {
+  await conn.unsafe(`SET lock_timeout = '10s'`);
+  await conn.unsafe(`DROP SCHEMA IF EXISTS ${quoteIdent(shadow)} CASCADE`);
+}
+
+/** Runs `fn` in a transaction on a reserved connection; rolls back when it throws. */
+export async function inTransaction<T>(conn: Conn, fn: (tx: Conn) => Promise<T>): Promise<T> {
+  await conn.unsafe("BEGIN");
+  try {
+    const result = await fn(conn);
+    await conn.unsafe("COMMIT");
+    return result;
+  } catch (error) {
+    await conn.unsafe("ROLLBACK").catch(() => {});
+    throw error;
+  }
+}
+
+/** Options of the swap. */
+export interface SwapOptions {
+  shadow: string;
+  target: string;
+  /** Drop dependents of the old target schema instead of refusing. */
+  cascade: boolean;
+  /** How long one attempt waits for locks. */
+  lockTimeoutMs?: number;
+  /** How many attempts before giving up. */
+  attempts?: number;
+  signal?: AbortSignal;
+}
+
+/** The swap could not take its locks in time, or dependents appeared. */
+export class SwapError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SwapError";
+  }
+}
+
+/**
+ * Replaces the target schema with the shadow in one transaction. Extensions living in the old
+ * schema move to the new one; the old schema's privileges and comment are kept. Returns the
+ * dependents that were dropped (only with `cascade`).
+ */
+export async function swapShadow(conn: Conn, options: SwapOptions): Promise<string[]> {
+  const lockTimeoutMs = options.lockTimeoutMs ?? 5000;
+  const attempts = options.attempts ?? 6;
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await inTransaction(conn, async (tx) => {
+        await tx.unsafe(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(lockTimeoutMs))}`);
+        const [old] = await tx`
+          SELECT n.oid, obj_description(n.oid, 'pg_namespace') AS comment,
+                 (SELECT json_agg(format('GRANT %s ON SCHEMA %I TO %s%s', a.privilege_type,
+                            n.nspname,
+                            CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
+                            CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END))
+                    FROM aclexplode(n.nspacl) a
+                   WHERE a.grantee <> n.nspowner) AS grants,
+                 (SELECT json_agg(x.extname) FROM pg_extension x WHERE x.extnamespace = n.oid)
+                   AS extensions
+            FROM pg_namespace n WHERE n.nspname = ${options.target}`;
+        const dependents = old ? await findDependents(tx, options.target, options.shadow) : [];
+        if (dependents.length && !options.cascade) {
+          throw new DependentsError(options.target, dependents);
+        }
+        for (
+          const statement of swapSql({
+            shadow: options.shadow,
+            target: options.target,
+            targetExists: old !== undefined,
+            extensionsInTarget: old?.extensions ?? [],
+            grants: old?.grants ?? [],
+            comment: old?.comment ?? null,
+          })
+        ) await tx.unsafe(statement);
+        return dependents;
+      });
+    } catch (error) {
+      const lockTimedOut = hasSqlState(error, "55P03");
+      if (!lockTimedOut || options.signal?.aborted) throw error;
+      if (attempt >= attempts) {
+        throw new SwapError(
+          `could not lock target schema "${options.target}" in ${attempts} attempts of ` +
+            `${lockTimeoutMs / 1000}s: other sessions keep using its tables. Retry when they are ` +
+            `done, or stop the long queries (see pg_stat_activity).`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 4000)));
+    }
+  }
+}
+
+/** The target schema has dependents outside it and the job does not allow dropping them. */
+export class DependentsError extends Error {
+  readonly dependents: string[];
+  constructor(target: string, dependents: string[]) {
+    super(
+      `objects outside target schema "${target}" depend on it and would be dropped with it:\n  ` +
+        dependents.join("\n  ") +
+        `\nDrop or move them first, or allow dropping them with \`cascade: true\` in the job or --cascade.`,
+    );
+    this.name = "DependentsError";
+    this.dependents = dependents;
+  }
+}

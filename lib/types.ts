@@ -1,0 +1,121 @@
+/**
+ * The job-file contract: the types a jobs module uses (`satisfies Jobs`) and the report a run
+ * returns. This module has no runtime code, so a job file can import it with `import type`.
+ *
+ * @example
+ * ```ts
+ * import type { Jobs } from "./lib/types.ts";
+ * export const JOBS = {
+ *   "export:users": {
+ *     source: { database: "postgres://app@prod/app", schema: "public" },
+ *     target: { database: "postgres://dev@localhost/dev", schema: "staging" },
+ *     tables: { users: { where: { active: true } } },
+ *   },
+ * } satisfies Jobs;
+ * ```
+ * @module
+ */
+
+/** A value that becomes one SQL literal in a `where` condition. */
+export type Scalar = string | number | bigint | boolean | Date;
+
+/** Operators of a `where` condition; several in one object are ANDed. */
+export interface Operators {
+  /** `column >= value` */
+  gte?: Scalar;
+  /** `column <= value` */
+  lte?: Scalar;
+  /** `column > value` */
+  gt?: Scalar;
+  /** `column < value` */
+  lt?: Scalar;
+  /** `column <> value` (SQL semantics: rows where the column is NULL are left out); `null`: `IS NOT NULL` */
+  ne?: Scalar | null;
+  /** `column IN (...)`; an empty list matches no row */
+  in?: readonly (Scalar | null)[];
+  /** `column NOT IN (...)`; an empty list matches every row */
+  notIn?: readonly (Scalar | null)[];
+  /** `column LIKE pattern` */
+  like?: string;
+  /** `true`: `IS NULL`; `false`: `IS NOT NULL` */
+  isNull?: boolean;
+}
+
+/** One column's condition: a scalar (`=`), `null` (`IS NULL`), a list (`IN`), or operators. */
+export type Condition = Scalar | null | readonly (Scalar | null)[] | Operators;
+
+/** Row filter: column → condition (ANDed), or a raw SQL boolean expression. */
+export type Where = string | { readonly [column: string]: Condition };
+
+/** Column transformations: column → SQL expression; `{column_name}` stands for the column. */
+export type Select = { readonly [column: string]: string };
+
+/** What to copy of one table. */
+export interface TableSpec {
+  /** Rows to copy; all rows when absent. */
+  where?: Where;
+  /** Columns to compute instead of copying them as they are. */
+  select?: Select;
+}
+
+/** A database and a schema in it. */
+export interface Endpoint {
+  /** A `postgres://` URL; its password is never printed. */
+  database: string;
+  /** The schema's exact name (case matters). */
+  schema: string;
+}
+
+/** One materialisation: tables of a source schema rebuilt as a target schema. */
+export interface Job {
+  /** Where rows are read; pg-xmat never writes there. */
+  source: Endpoint;
+  /** The schema that is rebuilt; it is replaced only when the whole job succeeded. */
+  target: Endpoint;
+  /** Table name → spec; `"*"` is every table of the source schema. */
+  tables: { readonly [table: string]: TableSpec };
+  /**
+   * Drop objects outside the target schema that depend on it (views, foreign keys) when the
+   * old target schema is replaced. Without it such a job is refused and the dependents listed.
+   */
+  cascade?: boolean;
+  /**
+   * Copy through the source's row-level security policies (only the rows the source role may
+   * see). Without it a table whose policies would filter rows fails the job.
+   */
+  rowSecurity?: boolean;
+  /**
+   * What to do with a foreign key whose rows the filters orphaned: `"not-valid"` (default)
+   * creates it `NOT VALID` and warns with the count; `"fail"` fails the job before the swap.
+   */
+  orphans?: "not-valid" | "fail";
+}
+
+/** A jobs module's export: job name → job. */
+export type Jobs = { readonly [name: string]: Job };
+
+/** What happened to one table. */
+export interface TableReport {
+  /** The table's name in the source (and target) schema. */
+  table: string;
+  /** Rows written to the target. */
+  rows: number;
+  /** Bytes of COPY data moved. */
+  bytes: number;
+  /** Seconds the copy took. */
+  seconds: number;
+}
+
+/** What happened in one job. */
+export interface JobReport {
+  /** The job's name. */
+  job: string;
+  /** The target schema that now holds the result. */
+  target: string;
+  /** One entry per copied table, in copy order. */
+  tables: TableReport[];
+  /** Warnings, e.g. foreign keys left out. */
+  warnings: string[];
+  /** Wall time of the whole job. */
+  seconds: number;
+}

@@ -1,0 +1,72 @@
+import { assertEquals, assertThrows } from "./_assert.ts";
+import { parseCliArgs } from "../cli/args.ts";
+import { formatBytes, formatCount, formatEvent } from "../cli/log.ts";
+import { UsageError } from "../lib/errors.ts";
+import { parseSummary } from "../scripts/test.ts";
+import { parseMajor } from "../lib/pg_tools.ts";
+import { isSnapshotId } from "../lib/snapshot.ts";
+
+Deno.test("parseCliArgs: pattern and options", () => {
+  const args = parseCliArgs([
+    "export:*",
+    "-c",
+    "x.ts",
+    "-j",
+    "3",
+    "-v",
+    "--cascade",
+    "--format",
+    "auto",
+  ]);
+  assertEquals(args, {
+    pattern: "export:*",
+    config: "x.ts",
+    verbose: true,
+    help: false,
+    version: false,
+    jobs: 3,
+    cascade: true,
+    format: "auto",
+  });
+  assertEquals(parseCliArgs([]).config, "pg_xmat_jobs.ts");
+});
+
+Deno.test("parseCliArgs refuses what it cannot take", () => {
+  assertThrows(() => parseCliArgs(["--nope"]), UsageError, "--nope");
+  assertThrows(() => parseCliArgs(["a", "b"]), UsageError, "one job pattern");
+  assertThrows(() => parseCliArgs(["-j", "0"]), UsageError, "--jobs");
+  assertThrows(() => parseCliArgs(["--format", "csv"]), UsageError, "--format");
+});
+
+Deno.test("log formatting", () => {
+  assertEquals(formatCount(1234567), "1,234,567");
+  assertEquals(formatBytes(999), "999 B");
+  assertEquals(formatBytes(1_500_000), "1.5 MB");
+  assertEquals(formatBytes(25_000_000_000), "25 GB");
+  assertEquals(
+    formatEvent({ kind: "step-start", job: "j", step: "copy", detail: "2 tables" }, new Date(0)),
+    "00:00:00 j  copy (2 tables)",
+  );
+  assertEquals(
+    formatEvent(
+      { kind: "table-end", job: "j", table: "t", rows: 1000, bytes: 2048, seconds: 1.25 },
+      new Date(0),
+    ),
+    "00:00:00 j    t: 1,000 rows, 2.0 kB in 1.3s",
+  );
+});
+
+Deno.test("test summary, tool versions, snapshot ids", () => {
+  assertEquals(parseSummary("x\nok | 12 passed (3 steps) | 0 failed (2s)\n"), {
+    passed: 12,
+    failed: 0,
+  });
+  assertEquals(parseSummary("FAILED | 10 passed | 2 failed (1s)"), { passed: 10, failed: 2 });
+  assertEquals(parseSummary("nothing"), undefined);
+  assertEquals(parseMajor("pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"), 15);
+  assertEquals(parseMajor("psql (PostgreSQL) 9.6.24"), 9.6);
+  assertEquals(parseMajor("nope"), undefined);
+  assertEquals(isSnapshotId("00000003-0000001B-1"), true);
+  assertEquals(isSnapshotId("00000003-0000001B"), true);
+  assertEquals(isSnapshotId("1'; DROP"), false);
+});

@@ -1,0 +1,145 @@
+import { assertEquals, assertOk, assertStringIncludes, assertThrows } from "./_assert.ts";
+import { mergeSpecs, pathKey, validateJobs } from "../lib/config.ts";
+import { ConfigError } from "../lib/errors.ts";
+
+const URL_A = "postgres://u:secret@localhost:5432/a";
+const URL_B = "postgres://u@localhost:5433/b";
+const endpoints = {
+  source: { database: URL_A, schema: "public" },
+  target: { database: URL_B, schema: "staging" },
+};
+
+function issues(value: unknown): string[] {
+  const error = assertThrows(() => validateJobs(value), ConfigError) as ConfigError;
+  return error.issues;
+}
+
+Deno.test("a valid jobs map is normalised in file order", () => {
+  const jobs = validateJobs({
+    "export:users": {
+      ...endpoints,
+      tables: { users: { where: { active: true } }, "*": { select: { email: "'x'" } } },
+    },
+    "mat:b": { ...endpoints, tables: { b: {} }, cascade: true, rowSecurity: true, orphans: "fail" },
+  });
+  assertEquals(jobs.map((j) => j.name), ["export:users", "mat:b"]);
+  assertEquals([...jobs[0].tables.keys()], ["users"]);
+  assertEquals(jobs[0].wildcard, { where: undefined, select: { email: "'x'" } });
+  assertEquals(jobs[0].source, { url: URL_A, schema: "public" });
+  assertEquals([jobs[1].cascade, jobs[1].rowSecurity, jobs[1].orphans], [true, true, "fail"]);
+  assertEquals(jobs[0].orphans, "not-valid");
+});
+
+Deno.test("unknown operator names its path and what is allowed", () => {
+  const [issue] = issues({
+    "export:users": {
+      ...endpoints,
+      tables: { users: { where: { created_at: { gte3: "2024-01-01" } } } },
+    },
+  });
+  assertEquals(
+    issue,
+    'jobs["export:users"].tables.users.where.created_at: unknown operator "gte3" (allowed: gte, lte, gt, lt, ne, in, notIn, like, isNull)',
+  );
+});
+
+Deno.test("every fault is listed at once, with precise paths", () => {
+  const found = issues({
+    a: {
+      source: { database: undefined, schema: "" },
+      target: { database: "mysql://x", schema: "t" },
+      tables: {},
+    },
+    b: {
+      ...endpoints,
+      tables: {
+        "Order Items": { where: { n: NaN, f: () => 1, l: [1, Infinity] }, select: { x: 3 } },
+      },
+      extra: 1,
+    },
+    c: { ...endpoints, tables: { t: { whre: {} } }, cascade: "yes", orphans: "drop" },
+    d: "not a job",
+  });
+  const expected = [
+    'jobs["a"].source.database: required: a postgres:// URL (is its environment variable set?)',
+    'jobs["a"].source.schema: required: a schema name, got ""',
+    'jobs["a"].target.database: not a valid URL: it must start with postgres:// or postgresql://',
+    'jobs["a"].tables: must name at least one table (or "*")',
+    'jobs["b"].extra: unknown key (allowed: source, target, tables, cascade, rowSecurity, orphans)',
+    'jobs["b"].tables["Order Items"].where.n: NaN is not a finite number',
+    'jobs["b"].tables["Order Items"].where.f: a function is not a SQL value',
+    'jobs["b"].tables["Order Items"].where.l[1]: Infinity is not a finite number',
+    'jobs["b"].tables["Order Items"].select.x: must be a SQL expression string, got number 3',
+    'jobs["c"].tables.t.whre: unknown key (allowed: where, select)',
+    'jobs["c"].cascade: must be true or false, got "yes"',
+    'jobs["c"].orphans: must be "not-valid" or "fail", got "drop"',
+    'jobs["d"]: must be an object { source, target, tables }, got "not a job"',
+  ];
+  for (const e of expected) {
+    assertOk(found.some((f) => f.startsWith(e)), `missing: ${e}\nin:\n${found.join("\n")}`);
+  }
+});
+
+Deno.test("operator values are type-checked", () => {
+  const found = issues({
+    a: {
+      ...endpoints,
+      tables: {
+        t: {
+          where: {
+            a: { in: 5 },
+            b: { like: 1 },
+            c: { isNull: "yes" },
+            d: {},
+            e: { ne: null, gt: null },
+          },
+        },
+      },
+    },
+  });
+  assertStringIncludes(found.join("\n"), "where.a.in: must be an array, got number 5");
+  assertStringIncludes(found.join("\n"), "where.b.like: must be a string pattern");
+  assertStringIncludes(found.join("\n"), "where.c.isNull: must be true or false");
+  assertStringIncludes(found.join("\n"), "where.d: an empty operator object");
+  assertStringIncludes(found.join("\n"), "where.e.gt: null is not a scalar value");
+});
+
+Deno.test("not an object, or no job at all", () => {
+  assertEquals(issues([]), ['jobs: must be an object { "job name": job }, got an array']);
+  assertEquals(issues({}), ["jobs: the module defines no job"]);
+  assertStringIncludes(
+    issues({ a: { ...endpoints, tables: { t: { where: "  " } } } })[0],
+    "empty SQL string",
+  );
+});
+
+Deno.test("pathKey dots identifiers and brackets the rest", () => {
+  assertEquals(pathKey("users"), ".users");
+  assertEquals(pathKey("Order Items"), '["Order Items"]');
+  assertEquals(pathKey("9lives"), '["9lives"]');
+});
+
+Deno.test("mergeSpecs: wildcard keys apply only where the column exists, named keys win", () => {
+  const wildcard = {
+    where: { tenant_id: 7, deleted: false },
+    select: { email: "'x'", phone: "null" },
+  };
+  assertEquals(mergeSpecs(wildcard, undefined, ["id", "tenant_id", "email"]), {
+    where: { tenant_id: 7 },
+    select: { email: "'x'" },
+  });
+  assertEquals(
+    mergeSpecs(wildcard, { where: { tenant_id: 8 }, select: { email: "'y'" } }, [
+      "tenant_id",
+      "email",
+    ]),
+    {
+      where: { tenant_id: 8 },
+      select: { email: "'y'" },
+    },
+  );
+  assertEquals(mergeSpecs(wildcard, undefined, ["id"]), { where: undefined, select: undefined });
+  assertEquals(mergeSpecs({ where: "id > 1" }, undefined, ["id"]).where, "id > 1");
+  assertEquals(mergeSpecs({ where: "id > 1" }, { where: { id: 2 } }, ["id"]).where, { id: 2 });
+  assertEquals(mergeSpecs({ where: { id: 1 } }, { where: "true" }, ["id"]).where, "true");
+});

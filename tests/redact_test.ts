@@ -1,0 +1,20 @@
+import { assertEquals } from "./_assert.ts";
+import { redact, redactUrl, rememberSecret } from "../lib/redact.ts";
+
+Deno.test("redactUrl hides the password only", () => {
+  assertEquals(
+    redactUrl("postgres://app:s3cret@db:5432/app?sslmode=require"),
+    "postgres://app:***@db:5432/app?sslmode=require",
+  );
+  assertEquals(redactUrl("postgres://app@db/app"), "postgres://app@db/app");
+  assertEquals(
+    redactUrl("a postgresql://u:p%40w@h/d and postgres://v:q@h/e"),
+    "a postgresql://u:***@h/d and postgres://v:***@h/e",
+  );
+});
+
+Deno.test("redact removes keyword passwords and remembered secrets", () => {
+  assertEquals(redact("host=h password=hunter2 user=u"), "host=h password=*** user=u");
+  rememberSecret("Tr0ub4dor&3");
+  assertEquals(redact("error near Tr0ub4dor&3 and Tr0ub4dor%263"), "error near *** and ***");
+});
