@@ -1,7 +1,10 @@
 /**
  * Example jobs, run by `deno task demo` against two throwaway servers loaded with
- * `jobs/sample.sql`. Each job shows one use case: a subset, an anonymised copy, time-shifted
- * test data, one tenant's data.
+ * `jobs/sample.sql`, and by `tests/examples_test.ts`, which checks what each made. Each job shows
+ * one use case: a subset, an anonymised copy, time-shifted test data, one tenant's data.
+ *
+ *   pg-xmat --list -c jobs/example.ts                   the jobs, source → target
+ *   pg-xmat demo:tenant --dry-run -c jobs/example.ts    one job's plan, writing nothing
  *
  * The URLs come from the environment, so no password is written in the file.
  */

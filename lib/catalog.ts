@@ -47,6 +47,8 @@ export interface Table {
   rows: number;
   /** Size on disk in bytes (sum over partitions). */
   bytes: number;
+  /** Pages of the table's own heap (0 for a partitioned table): what a split divides. */
+  pages: number;
   /** Row-level security is enabled on the table or one of its partitions. */
   rowSecurity: boolean;
   columns: Column[];
@@ -57,6 +59,8 @@ export interface SchemaCatalog {
   schema: string;
   oid: number;
   tables: Table[];
+  /** The source server's `server_version_num` (e.g. 150004). */
+  serverVersion: number;
 }
 
 /**
@@ -75,9 +79,12 @@ export function oidArray(oids: readonly number[]): string {
 
 /** Reads the tables and columns of `schema`; `undefined` when the schema does not exist. */
 export async function readSchema(conn: Conn, schema: string): Promise<SchemaCatalog | undefined> {
-  const [ns] = await conn`SELECT oid::int8 AS oid FROM pg_namespace WHERE nspname = ${schema}`;
+  const [ns] = await conn`
+    SELECT oid::int8 AS oid, current_setting('server_version_num')::int AS version
+      FROM pg_namespace WHERE nspname = ${schema}`;
   if (!ns) return undefined;
   const nsOid = Number(ns.oid);
+  const serverVersion = Number(ns.version);
   const rows = await conn`
     SELECT c.oid::int8 AS oid, c.relname AS name, c.relkind = 'p' AS partitioned,
            (SELECT i.inhparent::int8 FROM pg_inherits i WHERE i.inhrelid = c.oid AND c.relispartition)
@@ -88,6 +95,7 @@ export async function readSchema(conn: Conn, schema: string): Promise<SchemaCata
                     c.reltuples)::float8 AS rows,
            COALESCE((SELECT sum(pg_table_size(t.relid)) FROM pg_partition_tree(c.oid) t),
                     pg_table_size(c.oid))::int8 AS bytes,
+           (pg_relation_size(c.oid) / current_setting('block_size')::int)::int8 AS pages,
            COALESCE((SELECT bool_or(p.relrowsecurity) FROM pg_partition_tree(c.oid) t
                       JOIN pg_class p ON p.oid = t.relid), c.relrowsecurity) AS row_security
       FROM pg_class c
@@ -101,10 +109,11 @@ export async function readSchema(conn: Conn, schema: string): Promise<SchemaCata
     owner: r.owner,
     rows: Number(r.rows),
     bytes: Number(r.bytes),
+    pages: Number(r.pages),
     rowSecurity: r.row_security,
     columns: [],
   }));
-  if (tables.length === 0) return { schema, oid: nsOid, tables };
+  if (tables.length === 0) return { schema, oid: nsOid, tables, serverVersion };
   const byOid = new Map(tables.map((t) => [t.oid, t]));
   const columns = await conn.unsafe(`
     SELECT a.attrelid::int8 AS rel, a.attname AS name, format_type(a.atttypid, NULL) AS type,
@@ -135,7 +144,7 @@ export async function readSchema(conn: Conn, schema: string): Promise<SchemaCata
       binarySafe: c.binary_safe,
     });
   }
-  return { schema, oid: nsOid, tables };
+  return { schema, oid: nsOid, tables, serverVersion };
 }
 
 /** A sequence the chosen tables use (owned, identity, or named by a column default). */
@@ -166,6 +175,8 @@ export interface ForeignKey {
   refColumns: string[];
   /** The referenced table is one of the chosen tables (or their partitions). */
   inJob: boolean;
+  /** The source's key is validated (not `NOT VALID`): its rows have their parents. */
+  validated: boolean;
   /** `pg_get_constraintdef` rendered with the source schema on the search path. */
   definition: string;
 }
@@ -188,6 +199,11 @@ export interface Structure {
   foreignKeys: ForeignKey[];
   /** Objects in other schemas the tables need that pg-xmat does not create (`type shared.money`). */
   outside: string[];
+  /**
+   * The source schema's other tables, views and foreign tables: left out of the dump, so it
+   * neither locks them nor needs privileges on them.
+   */
+  unneeded: string[];
 }
 
 /**
@@ -299,7 +315,7 @@ export async function readStructure(
   const fkRows = await conn.unsafe(`
     SELECT c.oid::int8 AS oid, c.conname AS name, t.relname AS table, t.relkind = 'p' AS partitioned,
            rn.nspname AS ref_schema, r.relname AS ref_table,
-           c.confrelid IN ${relOids} AS in_job,
+           c.confrelid IN ${relOids} AS in_job, c.convalidated AS validated,
            (SELECT json_agg(a.attname ORDER BY k.i) FROM unnest(c.conkey) WITH ORDINALITY k(n, i)
               JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n) AS columns,
            (SELECT json_agg(a.attname ORDER BY k.i) FROM unnest(c.confkey) WITH ORDINALITY k(n, i)
@@ -322,9 +338,15 @@ export async function readStructure(
     refTable: f.ref_table,
     refColumns: f.ref_columns,
     inJob: f.in_job,
+    validated: f.validated,
     definition: f.definition,
   }));
   for (const fk of foreignKeys.filter((f) => f.inJob)) objects.add(`2606:${fk.oid}`);
+  const unneeded = await conn.unsafe(`
+    SELECT relname AS name FROM pg_class
+     WHERE relnamespace = ${catalog.oid} AND relkind IN ('r', 'p', 'v', 'm', 'f')
+       AND oid NOT IN ${relOids}
+     ORDER BY relname`);
 
   return {
     objects,
@@ -333,7 +355,90 @@ export async function readStructure(
     extensions: [...extensions.values()].sort((a, b) => a.name.localeCompare(b.name)),
     foreignKeys,
     outside: [...outside].sort(),
+    unneeded: unneeded.map((r) => r.name),
   };
+}
+
+/** An index of a chosen table. */
+export interface Index {
+  oid: number;
+  name: string;
+  table: string;
+  unique: boolean;
+  /** `pg_get_indexdef`, rendered with an empty search_path. */
+  definition: string;
+  /** How `definition` starts: `CREATE [UNIQUE] INDEX name ON schema.table USING `. */
+  prefix: string;
+  /** The primary key or unique constraint the index implements. */
+  constraint?: {
+    oid: number;
+    name: string;
+    type: "p" | "u";
+    deferrable: boolean;
+    deferred: boolean;
+  };
+  /**
+   * It can be built apart from pg_dump's post-data script, on the shadow table by name: an index
+   * (or the index of a primary key or unique constraint named like it) of a plain table, using
+   * only built-in types, functions, operator classes and collations, and nothing else pg_dump
+   * writes with it (`CLUSTER ON`, `REPLICA IDENTITY`, per-column statistics).
+   */
+  apart: boolean;
+}
+
+/**
+ * Reads the indexes of the tables `oids` (in the snapshot); see `Index.apart`.
+ *
+ * @example
+ * ```ts
+ * const indexes = await readIndexes(snapshot.conn, [16390]);
+ * indexes.filter((i) => i.apart).map((i) => i.name); // ["orders_pkey", "orders_placed_at"]
+ * ```
+ */
+export async function readIndexes(conn: Conn, oids: readonly number[]): Promise<Index[]> {
+  const rows = await conn.unsafe(`
+    SELECT i.indexrelid::int8 AS oid, x.relname AS name, t.relname AS table,
+           i.indisunique AS unique, pg_get_indexdef(i.indexrelid) AS definition,
+           format('CREATE %sINDEX %I ON %I.%I USING ', CASE WHEN i.indisunique THEN 'UNIQUE ' END,
+                  x.relname, n.nspname, t.relname) AS prefix,
+           k.oid::int8 AS constraint_oid, k.conname AS constraint_name,
+           k.contype AS constraint_type, k.condeferrable AS deferrable, k.condeferred AS deferred,
+           (t.relkind = 'r' AND NOT t.relispartition AND i.indisvalid AND i.indisready
+            AND NOT i.indisclustered AND NOT i.indisreplident
+            AND (k.oid IS NULL OR (k.contype IN ('p', 'u') AND k.conname = x.relname))
+            AND NOT EXISTS (SELECT 1 FROM pg_attribute a
+                             WHERE a.attrelid = i.indexrelid AND a.attstattarget > 0)
+            AND NOT EXISTS (
+              SELECT 1 FROM pg_depend d
+               WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
+                 AND d.refobjid >= 16384
+                 AND NOT (d.refclassid = 'pg_class'::regclass AND d.refobjid = i.indrelid)
+                 AND NOT (d.refclassid = 'pg_constraint'::regclass
+                          AND d.refobjid = COALESCE(k.oid, 0)))) AS apart
+      FROM pg_index i
+      JOIN pg_class x ON x.oid = i.indexrelid
+      JOIN pg_class t ON t.oid = i.indrelid
+      JOIN pg_namespace n ON n.oid = t.relnamespace
+      LEFT JOIN pg_constraint k ON k.conindid = i.indexrelid AND k.conrelid = i.indrelid
+                                AND k.contype IN ('p', 'u', 'x')
+     WHERE i.indrelid = ANY(${oidArray(oids)})
+     ORDER BY t.relname, x.relname`);
+  return rows.map((r) => ({
+    oid: Number(r.oid),
+    name: r.name,
+    table: r.table,
+    unique: r.unique,
+    definition: r.definition,
+    prefix: r.prefix,
+    constraint: r.constraint_oid === null || r.constraint_type === "x" ? undefined : {
+      oid: Number(r.constraint_oid),
+      name: r.constraint_name,
+      type: r.constraint_type,
+      deferrable: r.deferrable,
+      deferred: r.deferred,
+    },
+    apart: r.apart,
+  }));
 }
 
 /** A sequence's state as `setval` takes it. */

@@ -56,7 +56,8 @@ export function connectionHint(error: unknown): string {
     return "the server did not answer in time; check the host, port and any firewall.";
   }
   if (/ssl|tls|encrypt/i.test(message)) {
-    return "the server's TLS settings differ from the URL's sslmode (try sslmode=require or disable).";
+    return "TLS failed: the server does not accept it or its certificate is not trusted; check the " +
+      "server's ssl setting and the URL's sslmode (disable, prefer, require, verify-full).";
   }
   return "check the URL.";
 }
@@ -95,6 +96,11 @@ export async function openClient(
   });
   try {
     await sql`SELECT 1`;
+    // Every connection is opened now. postgres.js fetches type OIDs on each new connection
+    // without awaiting it: a pool destroyed during that fetch (clean-up after a failure)
+    // would leave a rejection nobody can handle.
+    const all = await Promise.all(Array.from({ length: options.max ?? 1 }, () => sql.reserve()));
+    for (const conn of all) conn.release();
   } catch (error) {
     await sql.end({ timeout: 0 }).catch(() => {});
     throw new ConnectError(side, url, error);
@@ -113,4 +119,23 @@ export class ConnectError extends Error {
     this.name = "ConnectError";
     this.side = side;
   }
+}
+
+/**
+ * True when an error means the connection itself is gone (closed, reset, terminated by the
+ * server): such a connection must not be sent another query. postgres.js does not mark it as
+ * dead, and a query on it throws from inside a timer, where nobody can catch it.
+ *
+ * @example
+ * ```ts
+ * connectionLost(Object.assign(new Error("x"), { code: "CONNECTION_CLOSED" })); // true
+ * connectionLost(Object.assign(new Error("x"), { code: "23505" })); // false
+ * ```
+ */
+export function connectionLost(error: unknown): boolean {
+  const e = error as { code?: string; severity?: string; errno?: string } | undefined;
+  const code = e?.code ?? "";
+  return /^CONNECTION_|^CONNECT_TIMEOUT$|^E(CONNRESET|PIPE|CONNREFUSED)$/.test(code) ||
+    code.startsWith("08") || code.startsWith("57P") || e?.severity === "FATAL" ||
+    e?.severity === "PANIC";
 }

@@ -1,10 +1,13 @@
 /**
  * COPY between two connections: source `COPY (SELECT …) TO STDOUT` → target `COPY … FROM STDIN`,
- * joined by Web Streams with backpressure, rows gathered into large writes.
+ * joined with backpressure, rows gathered into large writes, memory bounded by a few batches.
  *
- * Three traps of postgres.js are guarded here:
+ * Four traps of postgres.js are guarded here:
  * - the readable emits one chunk per row and each write is one CopyData message: rows are
  *   gathered into writes of `BATCH_BYTES`;
+ * - a COPY that ends while the readable's buffer is full leaves the socket paused, and the
+ *   connection's next reply is never read (porsager/postgres #499): the socket is resumed at
+ *   the end of every COPY;
  * - a server error that arrives after CopyDone never reaches the writable (porsager/postgres
  *   #1173): the end of each COPY is taken from the query's own completion, not from the stream;
  * - a source error must not look like the end of the data: the source query's completion is
@@ -17,7 +20,7 @@
  * const result = await copyTable(sourceConn, targetConn, {
  *   copyOut: 'COPY (SELECT "id" FROM ONLY "public"."t") TO STDOUT',
  *   copyIn: 'COPY "shadow"."t" ("id") FROM STDIN',
- * });
+ * }, { cancelSource: async () => { await pool`SELECT pg_cancel_backend(${sourcePid})`; } });
  * result.rows;
  * ```
  * @module
@@ -64,7 +67,6 @@ interface Started<T> {
   stream: Promise<T>;
   /** The statement's completion (CommandComplete + ReadyForQuery) or its error. */
   done: Promise<{ count: number | null }>;
-  cancel(): void;
 }
 
 /**
@@ -96,30 +98,84 @@ function startCopy<T>(conn: Conn, sql: string, direction: "readable" | "writable
     onDoneError(error);
     return reject(error);
   };
-  query[direction]();
-  query.catch(() => {}); // executes the query; its outcome is read through `stream` and `done`
-  return { stream, done, cancel: () => query.cancel() };
+  // Its outcome is read through `stream` and `done`; the promises postgres.js hands back
+  // (which follow the query) would otherwise be unhandled rejections.
+  query[direction]().catch(() => {});
+  query.catch(() => {});
+  return { stream, done };
 }
 
-/** Gathers the readable's per-row chunks into writes of at least `BATCH_BYTES`. */
-async function* batches(readable: Readable, progress: CopyProgress): AsyncGenerator<Uint8Array> {
-  let parts: Uint8Array[] = [];
-  let size = 0;
-  // Not destroyed on an early return: a destroyed readable would pause postgres.js's socket for
-  // good, and the source's reply to the cancel request would never be read.
-  const chunks = readable.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>;
-  for await (const chunk of chunks) {
-    parts.push(chunk);
-    size += chunk.length;
-    progress.rows++;
-    progress.bytes += chunk.length;
-    if (size >= BATCH_BYTES) {
-      yield concat(parts, size);
+/** Batches written to the target and not yet handed to its socket, before the source pauses. */
+const MAX_IN_FLIGHT = 2;
+
+/**
+ * Makes postgres.js read its socket again. A CopyData that fills the readable's buffer pauses
+ * the socket; when CopyDone is in the same network chunk, nothing resumes it, and the next
+ * message on that connection (the COPY's own completion, the next query) is never read
+ * (porsager/postgres #499, fix proposed in PR #1016). The readable's `_read` is postgres.js's
+ * `socket.resume()`.
+ */
+function resumeSocket(readable: Readable): void {
+  (readable as unknown as { _read(size: number): void })._read(0);
+}
+
+/**
+ * Moves the source's rows to the target: the readable flows, its per-row chunks are gathered
+ * into writes of `BATCH_BYTES`, and it pauses while `MAX_IN_FLIGHT` writes wait for the target's
+ * socket, so memory holds a few batches whatever the table's size. Synchronous event handlers,
+ * not an async iterator: one promise per row costs twice the CPU (measured, 4 M rows). Resolves
+ * when the last write reached the socket; rejects with the first stream error.
+ */
+function pump(readable: Readable, writable: Writable, progress: CopyProgress): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    // The source may have failed while the target's COPY was starting: its 'error' is past.
+    if (readable.errored) return reject(readable.errored);
+    if (readable.destroyed) {
+      return reject(new Error("the source's COPY stream closed before its end"));
+    }
+    let parts: Uint8Array[] = [];
+    let size = 0;
+    let inFlight = 0;
+    let ended = false;
+    let failed = false;
+    const fail = (error: unknown) => {
+      if (failed) return;
+      failed = true;
+      readable.pause();
+      reject(error);
+    };
+    const settle = () => {
+      if (ended && inFlight === 0 && !failed) resolve();
+    };
+    const flush = () => {
+      const batch = concat(parts, size);
       parts = [];
       size = 0;
-    }
-  }
-  if (size > 0) yield concat(parts, size);
+      inFlight++;
+      writable.write(batch, (error) => {
+        inFlight--;
+        if (error) return fail(error);
+        if (!ended && !failed && inFlight < MAX_IN_FLIGHT) readable.resume();
+        settle();
+      });
+      if (inFlight >= MAX_IN_FLIGHT) readable.pause();
+    };
+    readable.on("data", (chunk: Uint8Array) => {
+      if (failed) return; // drained after a failure: nowhere to go
+      parts.push(chunk);
+      size += chunk.length;
+      progress.rows++;
+      progress.bytes += chunk.length;
+      if (size >= BATCH_BYTES) flush();
+    });
+    readable.once("end", () => {
+      ended = true;
+      resumeSocket(readable);
+      if (size > 0) flush();
+      settle();
+    });
+    readable.once("error", fail);
+  });
 }
 
 function concat(parts: Uint8Array[], size: number): Uint8Array {
@@ -133,25 +189,13 @@ function concat(parts: Uint8Array[], size: number): Uint8Array {
   return out;
 }
 
-/** A Web Streams sink over a postgres.js COPY writable; each write waits for the socket. */
-function sink(writable: Writable): WritableStream<Uint8Array> {
-  return new WritableStream<Uint8Array>({
-    write: (chunk) =>
-      new Promise<void>((resolve, reject) =>
-        writable.write(chunk, (e) => e ? reject(e) : resolve())
-      ),
-    close: () => {
-      // Completion is read from the query (see startCopy), not from 'finish'.
-      writable.end();
-    },
-    abort: (reason) => {
-      writable.destroy(reason instanceof Error ? reason : new Error(String(reason)));
-    },
-  });
-}
-
 /** Options of `copyTable`. */
 export interface CopyOptions {
+  /**
+   * Cancels the source's statement from another connection (`pg_cancel_backend`). postgres.js's
+   * own cancel request is not used: when it fails, its rejection is unhandled.
+   */
+  cancelSource: () => Promise<void>;
   /** Updated as rows flow. */
   progress?: CopyProgress;
   /** Aborting ends both sides of the copy. */
@@ -167,7 +211,7 @@ export async function copyTable(
   source: Conn,
   target: Conn,
   statements: CopyStatements,
-  options: CopyOptions = {},
+  options: CopyOptions,
 ): Promise<CopyResult> {
   const started = performance.now();
   const progress = options.progress ?? { rows: 0, bytes: 0 };
@@ -178,10 +222,12 @@ export async function copyTable(
   } catch (error) {
     throw new CopyFailed("source", error);
   }
+  // Errors are read from the iterator, the write callbacks and the queries' completion; an
+  // 'error' event nobody listens to would crash the process instead.
+  readable.on("error", () => {});
   /** Ends the source's COPY early: cancel it, and drain what is still in flight. */
   const stopSource = async () => {
-    out.cancel();
-    readable.on("error", () => {});
+    await options.cancelSource().catch(() => {});
     readable.resume();
     await out.done.catch(() => {});
   };
@@ -193,25 +239,26 @@ export async function copyTable(
     await stopSource();
     throw new CopyFailed("target", error);
   }
+  writable.on("error", () => {});
 
   // Which server failed first decides what is reported; the other side's error is a consequence.
   let firstFailure: "source" | "target" | undefined;
   let finished = false;
   into.done.catch(() => {
     firstFailure ??= "target";
-    if (!finished) out.cancel(); // stop the source at once, even if it is not sending yet
+    if (!finished) options.cancelSource().catch(() => {}); // stop the source at once
   });
   out.done.catch(() => (firstFailure ??= "source"));
-  const reading = (async function* () {
-    yield* batches(readable, progress);
+  // A cancelled source fails the readable, whose error ends the target's COPY with CopyFail.
+  const onAbort = () => options.cancelSource().catch(() => {});
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  if (options.signal?.aborted) onAbort(); // aborted while the COPY was starting
+  try {
+    await pump(readable, writable, progress);
     // The data ended: make sure the source really completed, not failed after its last row.
     await out.done;
-  })();
-  // A cancelled source fails the reading side, which ends the target's COPY with CopyFail.
-  const onAbort = () => out.cancel();
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-  try {
-    await ReadableStream.from(reading).pipeTo(sink(writable));
+    // Completion is read from the query (see startCopy), not from 'finish'.
+    writable.end();
     const result = await into.done;
     return {
       rows: result.count ?? progress.rows,

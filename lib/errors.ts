@@ -108,6 +108,13 @@ export function describeError(error: unknown): string {
   if (error instanceof XmatError) return error.message;
   if (!(error instanceof Error)) return redact(String(error));
   const e = error as Error & Partial<ServerErrorFields> & { errno?: string };
+  if (e.code === "CONNECTION_CLOSED" || e.code === "CONNECTION_DESTROYED") {
+    // postgres.js drops the server's last words (e.g. "terminating connection due to
+    // administrator command") when the socket closes right after them.
+    const where = /(\S+:\d+)\s*$/.exec(e.message)?.[1];
+    return `the connection${where ? ` to ${where}` : ""} closed unexpectedly: the session was ` +
+      `terminated, or the server stopped or restarted`;
+  }
   const lines = [e.message];
   if (e.detail) lines.push(`DETAIL: ${e.detail}`);
   if (e.hint) lines.push(`HINT: ${e.hint}`);

@@ -1,6 +1,7 @@
 /**
- * What a run tells its observer as it goes: steps starting and ending, tables copying, warnings.
- * The CLI turns these into log lines and live progress; a library user may ignore them.
+ * What a run tells its observer as it goes: steps starting and ending, the planned tables with
+ * the source's estimates, tables copying (with live counters) and copied, warnings. The CLI turns
+ * these into log lines, live progress and its reports; a library user may ignore them.
  *
  * @example
  * ```ts
@@ -35,13 +36,24 @@ export interface StepEnd extends Base {
   seconds: number;
 }
 
-/** A table's copy started; `progress` is updated live while it runs. */
-export interface TableStart extends Base {
-  kind: "table-start";
+/** The source's estimates of one table's size. */
+export interface TableEstimate {
   table: string;
-  /** The source's estimates (rows is -1 when the table was never analysed). */
+  /** Rows of the whole table (before `where`); -1 when the table was never analysed. */
   estimatedRows: number;
+  /** Size on disk in bytes. */
   estimatedBytes: number;
+}
+
+/** The job is planned: the tables it copies, in copy order (largest first). */
+export interface Planned extends Base {
+  kind: "planned";
+  tables: TableEstimate[];
+}
+
+/** A table's copy started; `progress` is updated live while it runs. */
+export interface TableStart extends Base, TableEstimate {
+  kind: "table-start";
   progress: CopyProgress;
 }
 
@@ -67,7 +79,7 @@ export interface Info extends Base {
 }
 
 /** Any event of a run. */
-export type RunEvent = StepStart | StepEnd | TableStart | TableEnd | Warning | Info;
+export type RunEvent = StepStart | StepEnd | Planned | TableStart | TableEnd | Warning | Info;
 
 /** Receives events; must not throw. */
 export type EventHandler = (event: RunEvent) => void;

@@ -21,9 +21,13 @@ export type {
   Condition,
   Endpoint,
   Job,
+  JobPlan,
   JobReport,
   Jobs,
+  LeftOutForeignKey,
   Operators,
+  PlannedObject,
+  PlannedTable,
   Scalar,
   Select,
   TableReport,
@@ -31,7 +35,15 @@ export type {
   Where,
 } from "./types.ts";
 export type { EventHandler, RunEvent } from "./events.ts";
-export { defaultParallelism, runJob, runJobConfig, runJobs, type RunOptions } from "./run.ts";
+export {
+  defaultParallelism,
+  planJob,
+  planJobConfig,
+  runJob,
+  runJobConfig,
+  runJobs,
+  type RunOptions,
+} from "./run.ts";
 export { type JobConfig, validateJobs } from "./config.ts";
 export { DEFAULT_JOBS_FILE, loadJobsModule } from "./load.ts";
 export { matchJobs } from "./glob.ts";

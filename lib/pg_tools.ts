@@ -1,35 +1,53 @@
 /**
  * The PostgreSQL client tools pg-xmat spawns (`pg_dump`, `pg_restore`, `psql`): where to find
- * them, which version they are, and how to run them with credentials in their environment,
- * never on their command line.
+ * them, which version they are, whether they are new enough for the source server, and how to
+ * run them with credentials in their environment, never on their command line.
  *
  * @example
  * ```ts
- * import { findTool, runTool } from "./pg_tools.ts";
- * const pgDump = await findTool("pg_dump", 15);
- * const { stdout } = await runTool(pgDump.path, ["--version"]);
+ * import { findClientTools, runTool } from "./pg_tools.ts";
+ * const tools = await findClientTools(16); // pg_dump 16 or newer, pg_restore and psql to match
+ * const { stdout } = await runTool(tools.pgDump.path, ["--version"]);
  * ```
  * @module
  */
 
-import { delimiter, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { redact } from "./redact.ts";
 
 /** A tool found on this machine. */
 export interface Tool {
   name: string;
   path: string;
-  /** Major version, e.g. 15. */
+  /** Major version, e.g. 15 (9.6 for the 9.x series). */
   major: number;
   /** The full version line the tool printed. */
   version: string;
+}
+
+/** The client tools one job runs. */
+export interface ClientTools {
+  pgDump: Tool;
+  pgRestore: Tool;
+  psql: Tool;
+}
+
+/** Where `PG_BIN` and `PATH` are read from: this process's environment unless a test says. */
+export interface ToolEnv {
+  get(name: string): string | undefined;
+}
+
+/** A Deno permission that is missing is reported as such, never as a tool not found. */
+function rethrowNotCapable(error: unknown): void {
+  if (error instanceof Deno.errors.NotCapable) throw error;
 }
 
 async function isExecutable(path: string): Promise<boolean> {
   try {
     const info = await Deno.stat(path);
     return info.isFile && (Deno.build.os === "windows" || ((info.mode ?? 0o111) & 0o111) !== 0);
-  } catch {
+  } catch (error) {
+    rethrowNotCapable(error);
     return false;
   }
 }
@@ -53,19 +71,26 @@ async function versionedDirs(
 }
 
 /**
- * The directories searched for a tool, in order: `PG_BIN`, then `PATH`, then the usual
- * installation directories (Debian/Ubuntu, RHEL, Homebrew, Postgres.app, Windows), newest first.
+ * The directories searched for a tool, in order. `PG_BIN`, when set, is the only one: the
+ * user chose those tools. Otherwise `PATH`, then the usual installation directories (Debian and
+ * Ubuntu, RHEL, Homebrew, Postgres.app, Windows), newest version first.
+ *
+ * @example
+ * ```ts
+ * await toolDirs(new Map([["PG_BIN", "/opt/pg16/bin"]])); // ["/opt/pg16/bin"]
+ * ```
  */
-export async function toolDirs(): Promise<string[]> {
-  const dirs: string[] = [];
-  const pgBin = Deno.env.get("PG_BIN");
-  if (pgBin) dirs.push(pgBin);
-  dirs.push(...(Deno.env.get("PATH") ?? "").split(delimiter).filter(Boolean));
+export async function toolDirs(env: ToolEnv = Deno.env): Promise<string[]> {
+  const pgBin = env.get("PG_BIN");
+  if (pgBin) return [pgBin];
+  const dirs = (env.get("PATH") ?? "").split(delimiter).filter(Boolean);
   dirs.push(
     ...await versionedDirs({ root: "/usr/lib/postgresql", prefix: "", suffix: "bin" }),
     ...await versionedDirs({ root: "/usr", prefix: "pgsql-", suffix: "bin" }),
     ...await versionedDirs({ root: "/opt/homebrew/opt", prefix: "postgresql@", suffix: "bin" }),
     ...await versionedDirs({ root: "/usr/local/opt", prefix: "postgresql@", suffix: "bin" }),
+    "/opt/homebrew/opt/libpq/bin",
+    "/usr/local/opt/libpq/bin",
     ...await versionedDirs({
       root: "/Applications/Postgres.app/Contents/Versions",
       prefix: "",
@@ -93,6 +118,20 @@ export function parseMajor(versionLine: string): number | undefined {
   return major < 10 && m[2] !== undefined ? Number(`${major}.${m[2]}`) : major;
 }
 
+/**
+ * A server's major version from its `server_version_num`, on the scale of `parseMajor`.
+ *
+ * @example
+ * ```ts
+ * serverMajor(160004); // 16
+ * serverMajor(90624); // 9.6
+ * ```
+ */
+export function serverMajor(versionNum: number): number {
+  const major = Math.floor(versionNum / 10000);
+  return major >= 10 ? major : Number(`${major}.${Math.floor(versionNum / 100) % 100}`);
+}
+
 async function probe(name: string, path: string): Promise<Tool | undefined> {
   if (!await isExecutable(path)) return undefined;
   try {
@@ -100,7 +139,8 @@ async function probe(name: string, path: string): Promise<Tool | undefined> {
     const version = stdout.trim().split("\n")[0];
     const major = parseMajor(version);
     return major === undefined ? undefined : { name, path, major, version };
-  } catch {
+  } catch (error) {
+    rethrowNotCapable(error);
     return undefined;
   }
 }
@@ -114,30 +154,136 @@ export class ToolError extends Error {
 }
 
 /**
- * Finds `name` in `toolDirs()`, the first copy whose major version is at least `minMajor`
- * (pg_dump must be at least as new as the server it dumps). Throws a `ToolError` naming the
- * versions found and how to install the right one.
+ * How to install the client tools of one major version on this kind of machine.
+ *
+ * @example
+ * ```ts
+ * installHint("darwin", 16); // "brew install postgresql@16, or Postgres.app"
+ * ```
  */
-export async function findTool(name: string, minMajor = 0): Promise<Tool> {
+export function installHint(os: typeof Deno.build.os, major?: number): string {
+  if (os === "darwin") {
+    return major ? `brew install postgresql@${major}, or Postgres.app` : "brew install libpq";
+  }
+  if (os === "windows") {
+    return `the PostgreSQL${major ? ` ${major}` : ""} installer for Windows`;
+  }
+  const v = major ? { dash: `-${major}`, bare: `${major}` } : { dash: "", bare: "" };
+  return `apt-get install postgresql-client${v.dash} (Debian, Ubuntu), ` +
+    `apk add postgresql${v.bare}-client (Alpine), dnf install postgresql${v.bare} (RHEL, Fedora)`;
+}
+
+/** What `toolErrorMessage` says. */
+export interface ToolProblem {
+  name: string;
+  /** The oldest major version that will do; 0: any. */
+  minMajor: number;
+  /** Why that version is needed. */
+  reason?: string;
+  /** The copies found, all older than `minMajor`. */
+  found: readonly Tool[];
+  /** Where it looked, for when nothing was found. */
+  searched: string;
+  os: typeof Deno.build.os;
+}
+
+/**
+ * One message for a missing or too old tool: the tool, the version needed and why, what was
+ * found, and how to install the right one.
+ *
+ * @example
+ * ```ts
+ * toolErrorMessage({ name: "pg_dump", minMajor: 16, found: [], searched: "PATH", os: "linux" });
+ * // "pg_dump 16 or newer is needed, but none was found in PATH. Install …"
+ * ```
+ */
+export function toolErrorMessage(problem: ToolProblem): string {
+  const { name, minMajor } = problem;
+  const need = minMajor ? `${name} ${minMajor} or newer` : name;
+  const why = problem.reason ? ` (${problem.reason})` : "";
+  const found = problem.found.length
+    ? `only ${problem.found.map((t) => `${name} ${t.major} (${t.path})`).join(", ")} ${
+      problem.found.length > 1 ? "were" : "was"
+    } found`
+    : `none was found in ${problem.searched}`;
+  const version = minMajor ? ` ${minMajor}` : "";
+  return `${need} is needed${why}, but ${found}. Install the PostgreSQL${version} client tools ` +
+    `(${installHint(problem.os, minMajor || undefined)}) and put their directory on PATH, ` +
+    `or set PG_BIN to it.`;
+}
+
+/** Options of `findTool`. */
+export interface FindOptions {
+  /** A directory to look in first (to take pg_restore and psql from pg_dump's installation). */
+  near?: string;
+  /** Why `minMajor` is needed, for the error message. */
+  reason?: string;
+  env?: ToolEnv;
+}
+
+/**
+ * Finds `name` in `near`, then `toolDirs()`: the first copy whose major version is at least
+ * `minMajor`. Throws a `ToolError` (see `toolErrorMessage`) when there is none.
+ *
+ * @example
+ * ```ts
+ * const initdb = await findTool("initdb"); // any version
+ * const pgDump = await findTool("pg_dump", 16, { reason: "the source server is PostgreSQL 16" });
+ * ```
+ */
+export async function findTool(
+  name: string,
+  minMajor = 0,
+  options: FindOptions = {},
+): Promise<Tool> {
   const exe = Deno.build.os === "windows" ? `${name}.exe` : name;
+  const dirs = await toolDirs(options.env);
   const seen: Tool[] = [];
-  for (const dir of await toolDirs()) {
+  for (const dir of new Set(options.near ? [options.near, ...dirs] : dirs)) {
     const tool = await probe(name, join(dir, exe));
     if (!tool) continue;
     if (tool.major >= minMajor) return tool;
     if (!seen.some((s) => s.version === tool.version)) seen.push(tool);
   }
-  const need = minMajor ? ` ${minMajor} or newer` : "";
-  const found = seen.length
-    ? `found only ${seen.map((t) => `${t.path} (${t.major})`).join(", ")}`
-    : "not found in PG_BIN, PATH or the usual PostgreSQL directories";
-  throw new ToolError(
-    `${name}${need} is needed: ${found}. Install the PostgreSQL client tools${need} ` +
-      `(Debian/Ubuntu: apt-get install postgresql-client-${minMajor || "<version>"}; ` +
-      `macOS: brew install postgresql@${
-        minMajor || "<version>"
-      }) or point PG_BIN at their directory.`,
-  );
+  const pgBin = (options.env ?? Deno.env).get("PG_BIN");
+  throw new ToolError(toolErrorMessage({
+    name,
+    minMajor,
+    reason: options.reason,
+    found: seen,
+    searched: pgBin ? `PG_BIN (${pgBin})` : "PATH or the usual PostgreSQL directories",
+    os: Deno.build.os,
+  }));
+}
+
+/**
+ * The tools for a source server of major version `serverMajor`: `pg_dump` at least as new as
+ * the server (it refuses to dump a newer one), then `pg_restore` and `psql` at least as new as
+ * that `pg_dump`, taken from its directory when they are there, so one installation reads and
+ * runs what the other wrote. Throws a `ToolError` naming the first one missing or too old.
+ *
+ * @example
+ * ```ts
+ * const { pgDump, pgRestore, psql } = await findClientTools(16);
+ * ```
+ */
+export async function findClientTools(serverMajor: number, env?: ToolEnv): Promise<ClientTools> {
+  const pgDump = await findTool("pg_dump", serverMajor, {
+    env,
+    reason: `the source server is PostgreSQL ${serverMajor}, and pg_dump must be at least as ` +
+      `new as the server it dumps`,
+  });
+  const pgRestore = await findTool("pg_restore", pgDump.major, {
+    env,
+    near: dirname(pgDump.path),
+    reason: `to read the archives of ${pgDump.path}, version ${pgDump.major}`,
+  });
+  const psql = await findTool("psql", pgRestore.major, {
+    env,
+    near: dirname(pgRestore.path),
+    reason: `to run the SQL of ${pgRestore.path}, version ${pgRestore.major}`,
+  });
+  return { pgDump, pgRestore, psql };
 }
 
 /** What a finished tool printed. */

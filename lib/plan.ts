@@ -1,12 +1,15 @@
 /**
  * Planning: which tables a job copies (the wildcard resolved, partitions copied through their
- * parent once) and with which statements. Pure: it works on a catalog already read.
+ * parent once), with which statements and in which format, and how the copy step divides them
+ * among its workers (a large table split into ranges of pages). Pure: it works on a catalog
+ * already read.
  *
  * @example
  * ```ts
- * import { planTables } from "./plan.ts";
+ * import { copyPieces, planTables } from "./plan.ts";
  * const tables = planTables(job, catalog);
  * tables[0].copyOut; // 'COPY (SELECT … FROM ONLY "public"."orders" …) TO STDOUT'
+ * const pieces = copyPieces(tables, { workers: 2, splitAbove: SPLIT_ABOVE, tidRangeScan: true, schema: "shadow" });
  * ```
  * @module
  */
@@ -14,8 +17,8 @@
 import type { JobConfig } from "./config.ts";
 import { mergeSpecs, pathKey } from "./config.ts";
 import { ConfigError } from "./errors.ts";
-import type { SchemaCatalog, Table } from "./catalog.ts";
-import { copyInSql, copyOutSql } from "./sql.ts";
+import type { ForeignKey, Index, SchemaCatalog, Table } from "./catalog.ts";
+import { copyInSql, type CopyOutInput, copyOutSql, qualify, quoteIdent, whereSql } from "./sql.ts";
 import type { TableSpec } from "./types.ts";
 
 /** One table a job copies. */
@@ -25,6 +28,8 @@ export interface TablePlan {
   spec: TableSpec;
   /** The columns copied (generated columns are computed on the target). */
   columns: string[];
+  /** What the source statement is built from. */
+  query: CopyOutInput;
   /** The source statement. */
   copyOut: string;
   /** The COPY data format both statements use. */
@@ -33,6 +38,12 @@ export interface TablePlan {
 
 /** How the COPY format is chosen: `auto` uses binary where every column is binary-safe. */
 export type FormatChoice = "auto" | "text" | "binary";
+
+/**
+ * The format a run uses unless told otherwise. Binary where every column allows it: measured,
+ * it halves the target's `COPY FROM` time (no text parsing) and beats text on every side.
+ */
+export const DEFAULT_FORMAT: FormatChoice = "auto";
 
 function listNames(names: readonly string[], max = 30): string {
   const shown = names.slice(0, max).join(", ");
@@ -47,7 +58,7 @@ function listNames(names: readonly string[], max = 30): string {
 export function planTables(
   job: JobConfig,
   catalog: SchemaCatalog,
-  format: FormatChoice = "text",
+  format: FormatChoice = DEFAULT_FORMAT,
 ): TablePlan[] {
   const issues: string[] = [];
   const byName = new Map(catalog.tables.map((t) => [t.name, t]));
@@ -111,19 +122,21 @@ export function planTables(
     if (named?.select) check("select", Object.keys(named.select));
     const spec = mergeSpecs(job.wildcard, named, all);
     const binary = format === "binary" || (format === "auto" && copied.every((c) => c.binarySafe));
+    const query: CopyOutInput = {
+      schema: catalog.schema,
+      table: table.name,
+      partitioned: table.partitioned,
+      columns: copied,
+      select: spec.select,
+      where: spec.where,
+    };
     plans.push({
       table,
       spec,
       columns: copied.map((c) => c.name),
       format: binary ? "binary" : "text",
-      copyOut: copyOutSql({
-        schema: catalog.schema,
-        table: table.name,
-        partitioned: table.partitioned,
-        columns: copied,
-        select: spec.select,
-        where: spec.where,
-      }, binary ? "binary" : "text"),
+      query,
+      copyOut: copyOutSql(query, binary ? "binary" : "text"),
     });
   }
   if (issues.length) {
@@ -136,13 +149,173 @@ export function planTables(
 }
 
 /**
- * The target side of a planned table.
+ * Tables at least this large (bytes on disk) are split among workers when they would otherwise
+ * outlast the rest of the job. Below it, a split gains little and costs the table its `FREEZE`.
+ */
+export const SPLIT_ABOVE = 256 * 2 ** 20;
+
+/** One unit of the copy step: a whole table, or one range of pages of a large table. */
+export interface CopyPiece {
+  plan: TablePlan;
+  /** The source statement: the table's, narrowed to this part's pages when it is split. */
+  copyOut: string;
+  /** The target statement. */
+  copyIn: string;
+  /**
+   * A whole plain table: the target truncates it and loads it with `COPY … FREEZE` in one
+   * transaction, so its rows are written frozen and all-visible, and nothing later (the index
+   * builds, `ANALYZE`, the first readers, `VACUUM`) rewrites its pages to set hint bits. The parts
+   * of a split table load concurrently into one table, which only one transaction could truncate.
+   */
+  freeze: boolean;
+  /** This piece's number (1-based) among its table's `parts`; 1 of 1 for a whole table. */
+  part: number;
+  parts: number;
+  /** Estimated bytes it reads, for ordering. */
+  bytes: number;
+}
+
+/** How `copyPieces` divides the work. */
+export interface PieceOptions {
+  /** Pieces copied at once. */
+  workers: number;
+  /** The smallest table that may be split (bytes on disk). */
+  splitAbove: number;
+  /** The source answers a `ctid` range with a TID range scan (PostgreSQL 14 and later). */
+  tidRangeScan: boolean;
+  /** The schema the target statements load into. */
+  schema: string;
+}
+
+/**
+ * Divides the copy step into pieces, largest first. A plain table larger than `splitAbove` and
+ * than its share of the job (all bytes / workers) would finish last alone: it is split into
+ * ranges of pages, up to one per worker, each read in the job's snapshot (which makes every row
+ * version visible to it belong to exactly one range; the last range is open-ended).
  *
  * @example
  * ```ts
- * copyInFor(plan, "_pgxmat_shadow_ab12cd34_staging");
+ * copyPieces(plans, { workers: 4, splitAbove: SPLIT_ABOVE, tidRangeScan: true, schema: "shadow" })
+ *   .map((p) => `${p.plan.table.name} ${p.part}/${p.parts}`); // ["orders 1/3", "orders 2/3", …]
  * ```
  */
-export function copyInFor(plan: TablePlan, schema: string): string {
-  return copyInSql(schema, plan.table.name, plan.columns, plan.format);
+export function copyPieces(plans: readonly TablePlan[], options: PieceOptions): CopyPiece[] {
+  const total = plans.reduce((n, p) => n + p.table.bytes, 0);
+  const share = Math.max(options.splitAbove, total / options.workers);
+  const pieces: CopyPiece[] = [];
+  for (const plan of plans) {
+    const { table } = plan;
+    const splittable = options.tidRangeScan && !table.partitioned && options.workers > 1 &&
+      table.bytes > options.splitAbove && table.bytes > total / options.workers;
+    const parts = splittable
+      ? Math.min(options.workers, table.pages, Math.ceil(table.bytes / share))
+      : 1;
+    const copyIn = copyInSql(
+      options.schema,
+      table.name,
+      plan.columns,
+      plan.format,
+      parts === 1 && !table.partitioned,
+    );
+    if (parts <= 1) {
+      pieces.push({
+        plan,
+        copyOut: plan.copyOut,
+        copyIn,
+        freeze: !table.partitioned,
+        part: 1,
+        parts: 1,
+        bytes: table.bytes,
+      });
+      continue;
+    }
+    const per = Math.ceil(table.pages / parts);
+    for (let i = 0; i < parts; i++) {
+      const pages = { from: i * per, to: i === parts - 1 ? undefined : (i + 1) * per };
+      pieces.push({
+        plan,
+        copyOut: copyOutSql({ ...plan.query, pages }, plan.format),
+        copyIn,
+        freeze: false,
+        part: i + 1,
+        parts,
+        bytes: table.bytes / parts,
+      });
+    }
+  }
+  return pieces.sort((a, b) => b.bytes - a.bytes);
+}
+
+/**
+ * Whether a foreign key between two copied tables may leave rows without their parent on the
+ * target: when a filter drops rows of either table, a `select` recomputes a column of the key,
+ * or the source's key is `NOT VALID`. Otherwise the snapshot holds the key, every copied row's
+ * parent is copied too, and counting orphans (a scan of both tables) is skipped.
+ *
+ * @example
+ * ```ts
+ * mayOrphan(ordersCustomerFk, plans); // false when neither table has a where or a select on the key
+ * ```
+ */
+export function mayOrphan(fk: ForeignKey, plans: readonly TablePlan[]): boolean {
+  const child = plans.find((p) => p.table.name === fk.table);
+  const parent = plans.find((p) => p.table.name === fk.refTable);
+  if (!fk.validated || !child || !parent) return true;
+  const changes = (plan: TablePlan, columns: readonly string[]) =>
+    whereSql(plan.spec.where) !== undefined ||
+    columns.some((c) => plan.spec.select?.[c] !== undefined);
+  return changes(child, fk.columns) || changes(parent, fk.refColumns);
+}
+
+/** An index built apart from pg_dump's post-data script, as soon as its table is loaded. */
+export interface IndexBuild {
+  table: string;
+  index: string;
+  /** `CREATE INDEX` on the target's table, run with an empty search_path (as it was rendered). */
+  create: string;
+  /**
+   * For the index of a primary key or unique constraint: the statement that makes it that
+   * constraint, run by the post-data script before the foreign keys that need it.
+   */
+  constraint?: string;
+  /** The post-data entries it replaces (`catalogOid:objectOid`), left out of the script. */
+  entries: string[];
+}
+
+/**
+ * The indexes that can be built apart (see `Index.apart`), as statements on `schema`'s tables.
+ * Each statement is assembled from its parts: pg-xmat's own `CREATE INDEX name ON schema.table`,
+ * and the rest of PostgreSQL's rendering of the index from `USING` on, which names no schema
+ * (the index uses only built-in objects). An index whose rendering does not start as expected
+ * is left to the post-data script.
+ *
+ * @example
+ * ```ts
+ * indexBuilds(indexes, "shadow")[0].create;
+ * // 'CREATE UNIQUE INDEX "orders_pkey" ON "shadow"."orders" USING btree (id)'
+ * ```
+ */
+export function indexBuilds(indexes: readonly Index[], schema: string): IndexBuild[] {
+  return indexes
+    .filter((i) => i.apart && i.definition.startsWith(i.prefix))
+    .map((i) => {
+      const table = qualify(schema, i.table);
+      const rest = i.definition.slice(i.prefix.length);
+      const create = `CREATE ${i.unique ? "UNIQUE " : ""}INDEX ${
+        quoteIdent(i.name)
+      } ON ${table} USING ${rest}`;
+      const k = i.constraint;
+      return {
+        table: i.table,
+        index: i.name,
+        create,
+        constraint: k &&
+          `ALTER TABLE ONLY ${table} ADD CONSTRAINT ${quoteIdent(k.name)} ${
+            k.type === "p" ? "PRIMARY KEY" : "UNIQUE"
+          } USING INDEX ${quoteIdent(i.name)}${k.deferrable ? " DEFERRABLE" : ""}${
+            k.deferred ? " INITIALLY DEFERRED" : ""
+          }`,
+        entries: [`1259:${i.oid}`, ...(k ? [`2606:${k.oid}`] : [])],
+      };
+    });
 }

@@ -171,7 +171,7 @@ export interface Swap {
   targetExists: boolean;
   /** Extensions living in the old target schema: moved into the new one, not dropped with it. */
   extensionsInTarget: readonly string[];
-  /** `GRANT … ON SCHEMA` statements that carry the old schema's privileges over. */
+  /** `GRANT` statements that carry the old schema's and its tables' privileges over. */
   grants: readonly string[];
   /** The old schema's comment, kept on the new one. */
   comment: string | null;

@@ -228,6 +228,33 @@ export interface CopyOutInput {
   columns: readonly CopyColumn[];
   select?: Select;
   where?: Where;
+  /** Only the rows stored in these pages: one part of a table split among workers. */
+  pages?: PageRange;
+}
+
+/** Pages `[from, to)` of a table's heap; without `to`, up to its end. */
+export interface PageRange {
+  from: number;
+  to?: number;
+}
+
+/**
+ * The rows stored in a range of pages, as a condition PostgreSQL 14 and later answer with a TID
+ * range scan (reading only those pages).
+ *
+ * @example
+ * ```ts
+ * pageRangeSql({ from: 0, to: 100 }); // "ctid >= '(0,0)'::tid AND ctid < '(100,0)'::tid"
+ * pageRangeSql({ from: 100 }); // "ctid >= '(100,0)'::tid"
+ * ```
+ */
+export function pageRangeSql(range: PageRange): string {
+  const page = (n: number) => {
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not a page number: ${n}`);
+    return `'(${n},0)'::tid`;
+  };
+  const from = `ctid >= ${page(range.from)}`;
+  return range.to === undefined ? from : `${from} AND ctid < ${page(range.to)}`;
 }
 
 /**
@@ -248,18 +275,22 @@ export function copyOutSql(input: CopyOutInput, format: "text" | "binary" = "tex
     return `CAST((${selectExpression(name, expression)}) AS ${type}) AS ${quoteIdent(name)}`;
   });
   const from = `${input.partitioned ? "" : "ONLY "}${qualify(input.schema, input.table)}`;
-  const filter = whereSql(input.where);
+  const conditions = [whereSql(input.where), input.pages && pageRangeSql(input.pages)];
+  const filter = conditions.filter(Boolean).join(" AND ");
   const query = `SELECT ${list.join(", ")} FROM ${from}${filter ? ` WHERE ${filter}` : ""}`;
   return `COPY (${query}) TO STDOUT${format === "binary" ? " (FORMAT binary)" : ""}`;
 }
 
 /**
- * The target side: `COPY schema.table (columns) FROM STDIN`.
+ * The target side: `COPY schema.table (columns) FROM STDIN`. `freeze` writes the rows frozen,
+ * which PostgreSQL allows only into a table created or truncated in the same transaction.
  *
  * @example
  * ```ts
  * copyInSql("shadow", "Order Items", ["id", "note"]);
  * // 'COPY "shadow"."Order Items" ("id", "note") FROM STDIN'
+ * copyInSql("shadow", "t", ["id"], "binary", true);
+ * // 'COPY "shadow"."t" ("id") FROM STDIN (FORMAT binary, FREEZE)'
  * ```
  */
 export function copyInSql(
@@ -267,9 +298,14 @@ export function copyInSql(
   table: string,
   columns: readonly string[],
   format: "text" | "binary" = "text",
+  freeze = false,
 ): string {
   const list = columns.map(quoteIdent).join(", ");
+  const options = [
+    ...(format === "binary" ? ["FORMAT binary"] : []),
+    ...(freeze ? ["FREEZE"] : []),
+  ];
   return `COPY ${qualify(schema, table)} (${list}) FROM STDIN${
-    format === "binary" ? " (FORMAT binary)" : ""
+    options.length ? ` (${options.join(", ")})` : ""
   }`;
 }

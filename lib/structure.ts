@@ -14,17 +14,13 @@
 
 import { join } from "node:path";
 import { type ConnInfo, toolConnection } from "./conninfo.ts";
-import type { Tool } from "./pg_tools.ts";
+import type { ClientTools } from "./pg_tools.ts";
 import { runTool, ToolFailed } from "./pg_tools.ts";
 import { parseToc, selectToc, type TocEntry, tocList, type TocSelection } from "./toc.ts";
 import { quoteIdent } from "./sql.ts";
 
-/** The client tools a job runs. */
-export interface Tools {
-  pgDump: Tool;
-  pgRestore: Tool;
-  psql: Tool;
-}
+/** The client tools a job runs (as `findClientTools` chose them). */
+export type Tools = ClientTools;
 
 /** A dumped archive and its table of contents. */
 export interface Archive {
@@ -41,7 +37,23 @@ export interface DumpInput {
   snapshot: string;
   /** A private temporary directory for the archive. */
   dir: string;
+  /** Relations of the schema to leave out (not locked, no privilege needed on them). */
+  exclude: readonly string[];
   signal?: AbortSignal;
+}
+
+/**
+ * A pg_dump pattern that matches exactly one name: inside double quotes, case, dots and
+ * wildcards are literal.
+ *
+ * @example
+ * ```ts
+ * exactPattern("My.Schema"); // '"My.Schema"'
+ * exactPattern("acme", "Order Items"); // '"acme"."Order Items"'
+ * ```
+ */
+export function exactPattern(...names: string[]): string {
+  return names.map((n) => `"${n.replaceAll('"', '""')}"`).join(".");
 }
 
 /**
@@ -51,12 +63,11 @@ export interface DumpInput {
 export async function dumpStructure(input: DumpInput): Promise<Archive> {
   const path = join(input.dir, "structure.dump");
   const { dbname, env } = toolConnection(input.source);
-  // In a -n pattern, double quotes make the name exact: case, dots and wildcards stay literal.
-  const pattern = `"${input.schema.replaceAll('"', '""')}"`;
   await runTool(input.tools.pgDump.path, [
     "--schema-only",
     "--format=custom",
-    `--schema=${pattern}`,
+    `--schema=${exactPattern(input.schema)}`,
+    ...input.exclude.map((name) => `--exclude-table=${exactPattern(input.schema, name)}`),
     `--snapshot=${input.snapshot}`,
     "--lock-wait-timeout=30000",
     "--no-sync",

@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { Conn } from "./connect.ts";
+import { type Conn, connectionLost } from "./connect.ts";
 import { hasSqlState } from "./errors.ts";
 import { parseMarker, SHADOW_PREFIX, swapSql } from "./shadow.ts";
 import { quoteIdent } from "./sql.ts";
@@ -158,7 +158,7 @@ export async function inTransaction<T>(conn: Conn, fn: (tx: Conn) => Promise<T>)
     await conn.unsafe("COMMIT");
     return result;
   } catch (error) {
-    await conn.unsafe("ROLLBACK").catch(() => {});
+    if (!connectionLost(error)) await conn.unsafe("ROLLBACK").catch(() => {});
     throw error;
   }
 }
@@ -198,12 +198,26 @@ export async function swapShadow(conn: Conn, options: SwapOptions): Promise<stri
         await tx.unsafe(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(lockTimeoutMs))}`);
         const [old] = await tx`
           SELECT n.oid, obj_description(n.oid, 'pg_namespace') AS comment,
-                 (SELECT json_agg(format('GRANT %s ON SCHEMA %I TO %s%s', a.privilege_type,
+                 COALESCE((SELECT jsonb_agg(format('GRANT %s ON SCHEMA %I TO %s%s', a.privilege_type,
                             n.nspname,
                             CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
                             CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END))
                     FROM aclexplode(n.nspacl) a
-                   WHERE a.grantee <> n.nspowner) AS grants,
+                   WHERE a.grantee <> n.nspowner), '[]')
+                 || COALESCE((
+                   -- The old tables' and sequences' grants, for the new ones of the same name.
+                   SELECT jsonb_agg(format('GRANT %s ON %s %I.%I TO %s%s', a.privilege_type,
+                            CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
+                            n.nspname, c.relname,
+                            CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
+                            CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+                            ORDER BY c.relname, a.privilege_type)
+                     FROM pg_class c, aclexplode(c.relacl) a
+                    WHERE c.relnamespace = n.oid AND a.grantee <> c.relowner
+                      AND EXISTS (SELECT 1 FROM pg_class s JOIN pg_namespace sn ON sn.oid = s.relnamespace
+                                   WHERE sn.nspname = ${options.shadow} AND s.relname = c.relname
+                                     AND (s.relkind = 'S') = (c.relkind = 'S'))), '[]')
+                   AS grants,
                  (SELECT json_agg(x.extname) FROM pg_extension x WHERE x.extnamespace = n.oid)
                    AS extensions
             FROM pg_namespace n WHERE n.nspname = ${options.target}`;

@@ -99,3 +99,53 @@ export function selectToc(entries: readonly TocEntry[], selection: TocSelection)
 export function tocList(entries: readonly TocEntry[]): string {
   return entries.map((e) => `${e.line}\n`).join("");
 }
+
+/** What an entry creates, in words: `{ type: "CONSTRAINT", name: "users_pkey", table: "users" }`. */
+export interface EntryName {
+  /** pg_dump's kind of object: `TABLE`, `SEQUENCE`, `FK CONSTRAINT`, … */
+  type: string;
+  name: string;
+  /** The table a constraint, default, trigger, policy or rule is on. */
+  table?: string;
+}
+
+/** Kinds whose tag is `table name`. */
+const ON_TABLE = new Set(["CONSTRAINT", "FK CONSTRAINT", "DEFAULT", "TRIGGER", "POLICY", "RULE"]);
+
+/**
+ * Names an entry of a dump of `schema`. An entry's text is `KIND schema tag owner`; the tag of a
+ * constraint, default, trigger, policy or rule starts with its table's name, found among
+ * `tables` (the longest that fits, as names may hold spaces).
+ *
+ * @example
+ * ```ts
+ * const [e] = parseToc("3338; 2606 16524 CONSTRAINT acme Order Items Order Items_pkey postgres");
+ * describeEntry(e, "acme", ["Order Items"]);
+ * // { type: "CONSTRAINT", name: "Order Items_pkey", table: "Order Items" }
+ * ```
+ */
+export function describeEntry(
+  entry: TocEntry,
+  schema: string,
+  tables: readonly string[],
+): EntryName {
+  const marker = ` ${schema} `;
+  let at = entry.text.indexOf(marker);
+  while (at >= 0 && !/^[A-Z]+( [A-Z]+)*$/.test(entry.text.slice(0, at))) {
+    at = entry.text.indexOf(marker, at + 1);
+  }
+  if (at < 0) return { type: "", name: entry.text };
+  const type = entry.text.slice(0, at);
+  const rest = entry.text.slice(at + marker.length);
+  const tag = rest.slice(0, Math.max(0, rest.lastIndexOf(" ")));
+  if (ON_TABLE.has(type)) {
+    const table = tables
+      .filter((t) => tag.startsWith(`${t} `))
+      .reduce<string | undefined>(
+        (a, t) => (a === undefined || t.length > a.length ? t : a),
+        undefined,
+      );
+    if (table !== undefined) return { type, name: tag.slice(table.length + 1), table };
+  }
+  return { type, name: tag };
+}

@@ -119,3 +119,61 @@ export interface JobReport {
   /** Wall time of the whole job. */
   seconds: number;
 }
+
+/** A table a dry run would copy. */
+export interface PlannedTable {
+  /** The table's name in the source (and target) schema. */
+  table: string;
+  /** The source's estimate of the whole table's rows (before `where`); -1 when never analysed. */
+  estimatedRows: number;
+  /** The table's size on disk in the source, in bytes. */
+  estimatedBytes: number;
+  /** The statement a run reads the rows with, on the source. */
+  copy: string;
+}
+
+/** An object a run would create in the target schema, as `pg_dump`'s table of contents names it. */
+export interface PlannedObject {
+  /** pg_dump's kind: `TABLE`, `SEQUENCE`, `TYPE`, `INDEX`, `CONSTRAINT`, `FK CONSTRAINT`, … */
+  type: string;
+  /** The object's name (a `DEFAULT`'s is its column's). */
+  name: string;
+  /** The table a constraint, default, trigger, policy or rule belongs to. */
+  table?: string;
+}
+
+/** A foreign key a run leaves out. */
+export interface LeftOutForeignKey {
+  /** The constraint's name. */
+  name: string;
+  /** The table that has it. */
+  table: string;
+  /** The referenced table, schema-qualified. */
+  references: string;
+  /** Why it is left out. */
+  reason: string;
+}
+
+/** What a run of one job would do, found by a dry run that wrote nothing anywhere. */
+export interface JobPlan {
+  /** The job's name. */
+  job: string;
+  /** The source (the URL's password redacted). */
+  source: Endpoint;
+  /** The target (the URL's password redacted); a dry run does not connect to it. */
+  target: Endpoint;
+  /** The tables a run copies, largest first, each with its `COPY` statement. */
+  tables: PlannedTable[];
+  /** The objects a run creates in the target schema, in pg_dump's order. */
+  structure: PlannedObject[];
+  /** Extensions whose types the tables use; a run creates those the target lacks. */
+  extensions: string[];
+  /** Foreign keys of the copied tables that a run leaves out, and why. */
+  foreignKeysLeftOut: LeftOutForeignKey[];
+  /** Other warnings a run would give. */
+  warnings: string[];
+  /** What only a run checks: what needs the target, and rows the filters orphan. */
+  notChecked: string[];
+  /** Wall time of the dry run. */
+  seconds: number;
+}

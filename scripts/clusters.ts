@@ -13,7 +13,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { findTool } from "../lib/pg_tools.ts";
 
 /** The superuser password of every throwaway server (they listen on 127.0.0.1 only). */
@@ -73,7 +73,8 @@ export interface ClusterOptions {
 
 /** Starts a throwaway server. */
 export async function startCluster(name: string, options: ClusterOptions = {}): Promise<Cluster> {
-  const bin = (await findTool("initdb")).path.replace(/[\\/]initdb(\.exe)?$/, "");
+  // The real directory (initdb may be a link on PATH): the other server tools are beside it.
+  const bin = dirname(await Deno.realPath((await findTool("initdb")).path));
   const asPostgres = isRoot();
   const dir = await Deno.makeTempDir({ prefix: `pgxmat-${name}-` });
   const dataDir = join(dir, "data");

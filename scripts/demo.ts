@@ -1,7 +1,8 @@
 /**
  * The demo (`deno task demo`): starts two throwaway PostgreSQL servers, loads the sample shop
- * schema (`jobs/sample.sql`) into the source, runs the jobs of `jobs/example.ts` with the CLI,
- * and shows what landed on the target. `--keep` leaves the servers running to explore.
+ * schema (`jobs/sample.sql`) into the source, lists the jobs of `jobs/example.ts`, shows one's
+ * plan (`--dry-run`), runs them all with the CLI (progress, then a report), and shows what
+ * landed on the target. `--keep` leaves the servers running to explore.
  *
  * @example
  * ```sh
@@ -12,6 +13,7 @@
  */
 
 import postgres from "postgres";
+import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startCluster } from "./clusters.ts";
 import { main as cli } from "../main.ts";
@@ -26,7 +28,7 @@ async function show(url: string): Promise<void> {
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
        WHERE (n.nspname LIKE 'shop\\_%' OR n.nspname LIKE 'tenant\\_%') AND c.relkind IN ('r', 'p')
        ORDER BY 1, 2`;
-    console.log("\nOn the target:");
+    console.log("On the target:");
     for (const t of tables) {
       const [{ n }] = await sql.unsafe(`SELECT count(*)::int AS n FROM "${t.schema}"."${t.table}"`);
       console.log(`  ${`${t.schema}.${t.table}`.padEnd(32)} ${String(n).padStart(6)} rows`);
@@ -61,9 +63,15 @@ async function demo(args: string[]): Promise<number> {
     );
     Deno.env.set("SOURCE_DB_URL", source.url());
     Deno.env.set("TARGET_DB_URL", target.url());
-    console.log(`$ pg-xmat "demo:*" -c jobs/example.ts`);
-    const code = await cli(["demo:*", "-c", `${ROOT}jobs/example.ts`]);
-    if (code !== 0) return code;
+    const config = relative(Deno.cwd(), `${ROOT}jobs/example.ts`);
+    for (const args of [["--list"], ["demo:subset", "--dry-run"], ["demo:*"]]) {
+      console.log(
+        `$ pg-xmat ${args.map((a) => a.includes("*") ? `"${a}"` : a).join(" ")} -c jobs/example.ts`,
+      );
+      const code = await cli([...args, "-c", config]);
+      if (code !== 0) return code;
+      console.log();
+    }
     await show(target.url());
     if (keep) {
       console.log(

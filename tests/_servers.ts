@@ -169,14 +169,23 @@ export async function schemaNames(sql: postgres.Sql): Promise<string[]> {
   return rows.map((r) => r.nspname);
 }
 
-/** Runs the CLI (`main.ts`) as a subprocess, with `deno run -A`, in `cwd`. */
+/**
+ * Runs the CLI as a subprocess in `cwd`: `main.ts` with `deno run -A`, or `command` (a program
+ * and its leading arguments, e.g. a compiled binary).
+ */
 export async function runCli(
   args: string[],
-  options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+  options: {
+    cwd?: string;
+    env?: Record<string, string>;
+    timeoutMs?: number;
+    command?: readonly string[];
+  } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const main = new URL("../main.ts", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, ...args],
+  const [program, ...lead] = options.command ?? [Deno.execPath(), "run", "-A", main];
+  const child = new Deno.Command(program, {
+    args: [...lead, ...args],
     cwd: options.cwd,
     env: { NO_COLOR: "1", ...options.env },
     stdout: "piped",
@@ -191,4 +200,18 @@ export async function runCli(
     stdout: new TextDecoder().decode(out.stdout),
     stderr: new TextDecoder().decode(out.stderr),
   };
+}
+
+/**
+ * A whole database as `pg_dump` prints it (structure and data, without the random `\restrict`
+ * key lines): what "the target is byte for byte what it was" compares.
+ */
+export async function dumpDatabase(url: string): Promise<string> {
+  const out = await new Deno.Command(`${servers().bin}/pg_dump`, {
+    args: ["--no-owner", "--no-privileges", `--dbname=${url}`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout).replace(/^\\(un)?restrict .*$/gm, "");
 }

@@ -19,6 +19,7 @@ Deno.test("parseCliArgs: pattern and options", () => {
     "auto",
   ]);
   assertEquals(args, {
+    command: "run",
     pattern: "export:*",
     config: "x.ts",
     verbose: true,
@@ -27,8 +28,18 @@ Deno.test("parseCliArgs: pattern and options", () => {
     jobs: 3,
     cascade: true,
     format: "auto",
+    dryRun: false,
+    list: false,
+    json: false,
+    quiet: false,
   });
   assertEquals(parseCliArgs([]).config, "pg_xmat_jobs.ts");
+  assertEquals(parseCliArgs([]).format, undefined);
+  const modes = parseCliArgs(["--dry-run", "--json", "-q"]);
+  assertEquals([modes.dryRun, modes.json, modes.quiet, modes.list], [true, true, true, false]);
+  assertEquals(parseCliArgs(["--list", "a:*"]).list, true);
+  assertEquals(parseCliArgs(["init", "-c", "jobs/n.ts"]).command, "init");
+  assertEquals(parseCliArgs(["[i]nit"]).pattern, "[i]nit");
 });
 
 Deno.test("parseCliArgs refuses what it cannot take", () => {
@@ -36,6 +47,9 @@ Deno.test("parseCliArgs refuses what it cannot take", () => {
   assertThrows(() => parseCliArgs(["a", "b"]), UsageError, "one job pattern");
   assertThrows(() => parseCliArgs(["-j", "0"]), UsageError, "--jobs");
   assertThrows(() => parseCliArgs(["--format", "csv"]), UsageError, "--format");
+  assertThrows(() => parseCliArgs(["--list", "--dry-run"]), UsageError, "do not go together");
+  assertThrows(() => parseCliArgs(["init", "x"]), UsageError, '"[i]nit"');
+  assertThrows(() => parseCliArgs(["init", "--json"]), UsageError, "drop --json");
 });
 
 Deno.test("log formatting", () => {

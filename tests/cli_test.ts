@@ -149,7 +149,7 @@ Deno.test("a real job through the CLI: exit 0 and a summary; --verbose adds noth
       const r = await runCli(["export:*", "-c", "jobs.ts", "-v"], { cwd: dir });
       assertEquals(r.code, 0, r.stderr);
       assertStringIncludes(r.stderr, "export:users  copy");
-      assertStringIncludes(r.stderr, "done: 1 tables, 2 rows");
+      assertStringIncludes(r.stderr, "done: 1 table, 2 rows");
       assertNotIncludes(r.stderr, PASSWORD);
       const [{ n }] = await pair.target`SELECT count(*)::int AS n FROM copy.users`;
       assertEquals(n, 2);

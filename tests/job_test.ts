@@ -202,6 +202,70 @@ Deno.test("same schema name on both sides, re-run twice, extension in the schema
   }
 });
 
+Deno.test("a refresh keeps the privileges users gave on the target schema and its tables", async () => {
+  await withAcme("grants", async (pair) => {
+    const role = `app_${pair.name}`.slice(0, 60);
+    const j = job(pair, { users: {}, "Order Items": {} });
+    await runJob(j, { name: "first" });
+    await exec(
+      pair.target,
+      `CREATE ROLE "${role}";
+      GRANT USAGE ON SCHEMA staging TO "${role}";
+      GRANT SELECT, UPDATE ON staging.users TO "${role}";
+      GRANT USAGE ON SEQUENCE staging."Order Items_id_seq" TO "${role}";
+      COMMENT ON SCHEMA staging IS 'refreshed nightly';`,
+    );
+    try {
+      await runJob(j, { name: "again" });
+      const [p] = await pair.target.unsafe(`SELECT
+        has_schema_privilege('${role}', 'staging', 'USAGE') AS usage,
+        has_table_privilege('${role}', 'staging.users', 'SELECT') AS sel,
+        has_table_privilege('${role}', 'staging.users', 'UPDATE') AS upd,
+        has_table_privilege('${role}', 'staging."Order Items"', 'SELECT') AS other,
+        has_sequence_privilege('${role}', 'staging."Order Items_id_seq"', 'USAGE') AS seq,
+        obj_description('staging'::regnamespace, 'pg_namespace') AS comment`);
+      assertEquals({ ...p }, {
+        usage: true,
+        sel: true,
+        upd: true,
+        other: false,
+        seq: true,
+        comment: "refreshed nightly",
+      });
+    } finally {
+      await pair.target.unsafe(`DROP OWNED BY "${role}"; DROP ROLE "${role}"`).simple();
+    }
+  });
+});
+
+Deno.test("URL parameters reach every connection: options, application_name", async () => {
+  await withAcme("params", async (pair) => {
+    // The session's search_path comes from `options`: an unqualified function resolves.
+    const source = `${pair.sourceUrl}?application_name=xmat-test&options=${
+      encodeURIComponent("-c search_path=acme,public")
+    }`;
+    await runJob({
+      ...job(pair, { users: { select: { score: "twice({column_name}) % 1000" } } }),
+      source: { database: source, schema: "acme" },
+    }, { name: "params" });
+    const rows = await pair.target`SELECT score FROM staging.users ORDER BY id`;
+    assertEquals(rows.map((r) => r.score), [10, null, 14, 998, 2]);
+    // …and the client tools get them too: a read-only target session refuses the structure.
+    const readOnly = `${pair.targetUrl}?options=${
+      encodeURIComponent("-c default_transaction_read_only=on")
+    }`;
+    await assertRejects(
+      () =>
+        runJob({ ...job(pair, { users: {} }), target: { database: readOnly, schema: "other" } }, {
+          name: "params",
+        }),
+      JobError,
+      "read-only transaction",
+    );
+    assertEquals(await schemaNames(pair.target), ["public", "staging"]);
+  });
+});
+
 Deno.test("a foreign key to a table outside the job is left out with a warning", async () => {
   await withAcme("fk-outside", async (pair) => {
     const report = await runJob(job(pair, { "Order Items": {} }), { name: "fk" });

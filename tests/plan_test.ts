@@ -2,7 +2,7 @@ import { assertEquals, assertStringIncludes, assertThrows } from "./_assert.ts";
 import { validateJobs } from "../lib/config.ts";
 import { ConfigError } from "../lib/errors.ts";
 import type { Column, SchemaCatalog, Table } from "../lib/catalog.ts";
-import { copyInFor, planTables } from "../lib/plan.ts";
+import { copyPieces, mayOrphan, planTables } from "../lib/plan.ts";
 
 function col(name: string, extra: Partial<Column> = {}): Column {
   return {
@@ -23,6 +23,7 @@ function table(oid: number, name: string, columns: Column[], extra: Partial<Tabl
     owner: "o",
     rows: 10,
     bytes: 100,
+    pages: 10,
     rowSecurity: false,
     columns,
     ...extra,
@@ -32,6 +33,7 @@ function table(oid: number, name: string, columns: Column[], extra: Partial<Tabl
 const CATALOG: SchemaCatalog = {
   schema: "app",
   oid: 1,
+  serverVersion: 150000,
   tables: [
     table(10, "users", [
       col("id"),
@@ -72,13 +74,14 @@ Deno.test("the wildcard takes every root table, largest first, partitions throug
 });
 
 Deno.test("generated columns are left out of both statements", () => {
-  const [users] = planTables(job({ users: {} }), CATALOG);
+  const [users] = planTables(job({ users: {} }), CATALOG, "text");
   assertEquals(users.columns, ["id", "tenant_id", "email"]);
   assertEquals(
     users.copyOut,
     'COPY (SELECT "id", "tenant_id", "email" FROM ONLY "app"."users") TO STDOUT',
   );
-  assertEquals(copyInFor(users, "sh"), 'COPY "sh"."users" ("id", "tenant_id", "email") FROM STDIN');
+  const [piece] = copyPieces([users], PIECES);
+  assertEquals(piece.copyIn, 'COPY "sh"."users" ("id", "tenant_id", "email") FROM STDIN (FREEZE)');
 });
 
 Deno.test("wildcard keys apply where the column exists; named entries override", () => {
@@ -127,4 +130,79 @@ Deno.test("format auto uses binary only where every column is binary-safe", () =
     plain: "binary",
   });
   assertStringIncludes(plans[1].copyOut, "(FORMAT binary)");
+});
+
+const PIECES = { workers: 2, splitAbove: 1000, tidRangeScan: true, schema: "sh" };
+
+Deno.test("pieces: whole tables load frozen, partitioned ones not; auto is the default format", () => {
+  const pieces = copyPieces(planTables(job({ "*": {} }), CATALOG), PIECES);
+  assertEquals(
+    pieces.map((p) => [p.plan.table.name, p.freeze, p.parts]),
+    [["Order Items", true, 1], ["events", false, 1], ["users", true, 1], ["plain", true, 1]],
+  );
+  assertEquals(
+    pieces[2].copyIn,
+    'COPY "sh"."users" ("id", "tenant_id", "email") FROM STDIN (FORMAT binary, FREEZE)',
+  );
+  assertEquals(pieces[1].copyIn, 'COPY "sh"."events" ("id", "at") FROM STDIN (FORMAT binary)');
+});
+
+Deno.test("pieces: a table larger than its share is split into page ranges, the last open-ended", () => {
+  const big = table(20, "big", [col("id")], { bytes: 9000, pages: 100 });
+  const small = table(21, "small", [col("id")], { bytes: 1000, pages: 10 });
+  const catalog = { ...CATALOG, tables: [big, small] };
+  const plans = planTables(job({ "*": { where: { id: { gt: 0 } } } }), catalog, "text");
+  const pieces = copyPieces(plans, { ...PIECES, workers: 3 });
+  assertEquals(
+    pieces.map((p) => [p.plan.table.name, p.part, p.parts, p.freeze]),
+    [["big", 1, 3, false], ["big", 2, 3, false], ["big", 3, 3, false], ["small", 1, 1, true]],
+  );
+  assertEquals(
+    pieces.map((p) => p.copyOut.replace(/.* WHERE /, "").replace(") TO STDOUT", "")),
+    [
+      `"id" > 0 AND ctid >= '(0,0)'::tid AND ctid < '(34,0)'::tid`,
+      `"id" > 0 AND ctid >= '(34,0)'::tid AND ctid < '(68,0)'::tid`,
+      `"id" > 0 AND ctid >= '(68,0)'::tid`,
+      `"id" > 0`,
+    ],
+  );
+  assertEquals(pieces[0].copyIn, 'COPY "sh"."big" ("id") FROM STDIN');
+  // Not split: below the threshold, one worker, no TID range scans (before PostgreSQL 14).
+  for (const options of [{ splitAbove: 10_000 }, { workers: 1 }, { tidRangeScan: false }]) {
+    assertEquals(copyPieces(plans, { ...PIECES, workers: 3, ...options }).length, 2);
+  }
+  // Not split: no larger than its share of the job.
+  const even = { ...catalog, tables: [big, { ...small, bytes: 9000 }] };
+  assertEquals(copyPieces(planTables(job({ "*": {} }), even), PIECES).length, 2);
+});
+
+Deno.test("mayOrphan: only filters, transforms of the key's columns, or a NOT VALID key", () => {
+  const catalog = {
+    ...CATALOG,
+    tables: [
+      table(30, "parent", [col("id"), col("name", { type: "text" })]),
+      table(31, "child", [col("id"), col("parent_id")]),
+    ],
+  };
+  const fk = {
+    oid: 1,
+    name: "child_parent_id_fkey",
+    table: "child",
+    tablePartitioned: false,
+    columns: ["parent_id"],
+    refSchema: "app",
+    refTable: "parent",
+    refColumns: ["id"],
+    inJob: true,
+    validated: true,
+    definition: "FOREIGN KEY (parent_id) REFERENCES parent(id)",
+  };
+  const may = (tables: Record<string, unknown>, key = fk) =>
+    mayOrphan(key, planTables(job(tables), catalog));
+  assertEquals(may({ "*": {} }), false);
+  assertEquals(may({ "*": {}, parent: { select: { name: "'x'" } } }), false);
+  assertEquals(may({ "*": {}, parent: { where: { id: [1] } } }), true);
+  assertEquals(may({ "*": {}, child: { where: "id > 1" } }), true);
+  assertEquals(may({ "*": {}, child: { select: { parent_id: "1" } } }), true);
+  assertEquals(may({ "*": {} }, { ...fk, validated: false }), true);
 });

@@ -4,6 +4,7 @@ import {
   copyInSql,
   copyOutSql,
   literalProblem,
+  pageRangeSql,
   qualify,
   quoteIdent,
   quoteLiteral,
@@ -108,4 +109,25 @@ Deno.test("copyInSql lists columns", () => {
     copyInSql("sh", "t", ["a"], "binary"),
     'COPY "sh"."t" ("a") FROM STDIN (FORMAT binary)',
   );
+  assertEquals(
+    copyInSql("sh", "t", ["a"], "text", true),
+    'COPY "sh"."t" ("a") FROM STDIN (FREEZE)',
+  );
+});
+
+Deno.test("copyOutSql: a range of pages is ANDed with the filter", () => {
+  const columns = [{ name: "id", type: "bigint" }];
+  assertEquals(
+    copyOutSql({
+      schema: "s",
+      table: "t",
+      partitioned: false,
+      columns,
+      where: "id > 1 OR id < -1",
+      pages: { from: 10, to: 20 },
+    }),
+    `COPY (SELECT "id" FROM ONLY "s"."t" WHERE (id > 1 OR id < -1) AND ctid >= '(10,0)'::tid AND ctid < '(20,0)'::tid) TO STDOUT`,
+  );
+  assertEquals(pageRangeSql({ from: 5 }), "ctid >= '(5,0)'::tid");
+  assertThrows(() => pageRangeSql({ from: -1 }), RangeError);
 });

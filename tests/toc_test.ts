@@ -1,5 +1,5 @@
 import { assertEquals } from "./_assert.ts";
-import { parseToc, selectToc, tocList } from "../lib/toc.ts";
+import { describeEntry, parseToc, selectToc, tocList } from "../lib/toc.ts";
 
 const LIST = `;
 ; Archive created at 2026-11-26 01:36:08 UTC
@@ -60,4 +60,20 @@ Deno.test("an OID of another catalog with the same number is not a match", () =>
     selectToc(toc, { schema: "s", objects: new Set(["1259:100"]), named: [] }).map((e) => e.id),
     [2],
   );
+});
+
+Deno.test("describeEntry names kind, object and table, with spaces and an upper-case schema", () => {
+  const names = parseToc(LIST).map((e) => describeEntry(e, "acme", ["Order Items", "Order"]));
+  assertEquals(names[3], { type: "TABLE", name: "Order Items" });
+  assertEquals(names[5], { type: "SEQUENCE OWNED BY", name: "Order Items_id_seq" });
+  assertEquals(names[9], { type: "DEFAULT", name: "id", table: "Order Items" });
+  assertEquals(names[11], {
+    type: "FK CONSTRAINT",
+    name: "Order Items_user_id_fkey",
+    table: "Order Items",
+  });
+  const [upper] = parseToc("1; 1259 2 TABLE ACME ACME TABLE owner");
+  assertEquals(describeEntry(upper, "ACME", []), { type: "TABLE", name: "ACME TABLE" });
+  const [other] = parseToc("2; 3079 3 EXTENSION - citext");
+  assertEquals(describeEntry(other, "acme", []), { type: "", name: "EXTENSION - citext" });
 });

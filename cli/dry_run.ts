@@ -1,0 +1,137 @@
+/**
+ * The plan a dry run prints (`--dry-run`): per job, the tables with the source's estimates and
+ * the exact `COPY (SELECT …)` each runs, the structure created on the target, the extensions,
+ * the foreign keys left out and why, the warnings, and what only a run can check. Pure.
+ *
+ * @example
+ * ```ts
+ * import { formatPlan } from "./dry_run.ts";
+ * const plan = await planJobConfig(job);
+ * console.log(formatPlan(plan));
+ * ```
+ * @module
+ */
+
+import type { JobPlan, PlannedObject } from "../lib/types.ts";
+import type { ErrorInfo } from "./report.ts";
+import { formatBytes, formatCount, plural, shownName } from "./log.ts";
+
+/** One job of a dry run in the `--json` document. */
+export interface PlanResult {
+  job: string;
+  /** `ok`: planned; `failed`: the plan failed (see `error`); `not-run`: an earlier job failed. */
+  status: "ok" | "failed" | "not-run";
+  plan: JobPlan | null;
+  error: ErrorInfo | null;
+}
+
+/** What `--json` prints for a dry run. */
+export interface DryRunDocument {
+  /** The pg-xmat version. */
+  pgXmat: string;
+  mode: "dry-run";
+  ok: boolean;
+  exitCode: number;
+  seconds: number;
+  jobs: PlanResult[];
+  /** A failure outside any job (usage, jobs file). */
+  error: ErrorInfo | null;
+}
+
+/** `name`, or `name on table`. */
+function objectName(o: PlannedObject): string {
+  return o.table === undefined
+    ? shownName(o.name)
+    : `${shownName(o.name)} on ${shownName(o.table)}`;
+}
+
+/** Comma-separated items wrapped at `width`, continuation lines indented by `indent`. */
+function wrapList(items: readonly string[], indent: number, width = 100): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const [i, item] of items.entries()) {
+    const piece = i < items.length - 1 ? `${item},` : item;
+    if (line && indent + line.length + 1 + piece.length > width) {
+      lines.push(line);
+      line = piece;
+    } else line = line ? `${line} ${piece}` : piece;
+  }
+  lines.push(line);
+  return lines.join(`\n${" ".repeat(indent)}`);
+}
+
+/**
+ * The plan of one job as text.
+ *
+ * @example
+ * ```ts
+ * formatPlan(plan).split("\n")[0]; // 'job demo:subset: 3 tables, ~1,200 rows, 184 kB on the source'
+ * ```
+ */
+export function formatPlan(plan: JobPlan): string {
+  const rows = plan.tables.reduce((n, t) => n + Math.max(0, t.estimatedRows), 0);
+  const bytes = plan.tables.reduce((n, t) => n + t.estimatedBytes, 0);
+  const out = [
+    `job ${plan.job}: ${plural(plan.tables.length, "table")}, ~${plural(rows, "row")}, ${
+      formatBytes(bytes)
+    } on the source`,
+    `  source  ${plan.source.database}  schema ${JSON.stringify(plan.source.schema)}`,
+    `  target  ${plan.target.database}  schema ${
+      JSON.stringify(plan.target.schema)
+    } (not contacted by a dry run)`,
+    "",
+    `  tables, in copy order (the source's estimates for whole tables, before any where):`,
+  ];
+  const nameWidth = Math.min(40, Math.max(...plan.tables.map((t) => shownName(t.table).length)));
+  for (const t of plan.tables) {
+    const estimate = t.estimatedRows < 0
+      ? "never analysed"
+      : `~${formatCount(t.estimatedRows)} rows`;
+    out.push(
+      `    ${shownName(t.table).padEnd(nameWidth)}  ${estimate.padStart(16)}  ${
+        formatBytes(t.estimatedBytes).padStart(8)
+      }`,
+      `      ${t.copy}`,
+    );
+  }
+  const kinds = new Map<string, string[]>();
+  for (const o of plan.structure) {
+    const names = kinds.get(o.type) ?? [];
+    names.push(objectName(o));
+    kinds.set(o.type, names);
+  }
+  const kindWidth = Math.max(0, ...[...kinds.keys()].map((k) => k.length));
+  out.push(
+    "",
+    `  structure created in target schema ${JSON.stringify(plan.target.schema)} (${
+      plural(plan.structure.length, "object")
+    }, from pg_dump):`,
+  );
+  for (const [kind, names] of kinds) {
+    out.push(`    ${kind.padEnd(kindWidth)}  ${wrapList(names, 6 + kindWidth)}`);
+  }
+  if (plan.extensions.length) {
+    out.push(
+      `  extensions the tables use (created on the target when it lacks them): ${
+        plan.extensions.join(", ")
+      }`,
+    );
+  }
+  if (plan.foreignKeysLeftOut.length) {
+    out.push("", "  foreign keys left out:");
+    for (const fk of plan.foreignKeysLeftOut) {
+      out.push(
+        `    ${shownName(fk.name)} on ${shownName(fk.table)} → ${fk.references}: ${fk.reason}`,
+      );
+    }
+  }
+  if (plan.warnings.length) {
+    out.push("", "  warnings:", ...plan.warnings.map((w) => `    ${w}`));
+  }
+  out.push(
+    "",
+    "  not checked by a dry run (it does not connect to the target):",
+    ...plan.notChecked.map((c) => `    - ${c}`),
+  );
+  return out.join("\n");
+}

@@ -1,0 +1,485 @@
+/**
+ * The fault suite: every way a job can fail ends with the right exit code and message, and
+ * leaves the target byte for byte as it was and the source unchanged. Every case is bounded in
+ * time.
+ */
+
+import {
+  assertEquals,
+  assertNotIncludes,
+  assertOk,
+  assertRejects,
+  assertStringIncludes,
+} from "./_assert.ts";
+import { ACME } from "./_fixtures.ts";
+import {
+  client,
+  dumpDatabase,
+  exec,
+  freshPair,
+  type Pair,
+  runCli,
+  schemaNames,
+  servers,
+} from "./_servers.ts";
+import { startCluster } from "../scripts/clusters.ts";
+import { runJob } from "../lib/run.ts";
+import { JobError } from "../lib/errors.ts";
+import type { Job, TableSpec } from "../lib/types.ts";
+
+/** A table whose copy takes seconds: each row's `v` waits 5 ms on the source. */
+const SLOW = `
+CREATE TABLE acme.slow (id integer PRIMARY KEY, v text NOT NULL);
+INSERT INTO acme.slow SELECT i, 'row ' || i FROM generate_series(1, 3000) i;`;
+const SLOW_SPEC: TableSpec = { select: { v: "{column_name} || left(pg_sleep(0.005)::text, 0)" } };
+
+interface Fault {
+  pair: Pair;
+  /** A job of the fault pair: source `acme`, target `staging`. */
+  job(tables: Record<string, TableSpec>, extra?: Partial<Job>): Job;
+  /** Runs the CLI on a jobs file holding `job`. */
+  cli(
+    job: Job,
+    args?: string[],
+  ): Promise<{ code: number; stdout: string; stderr: string; ms: number }>;
+}
+
+/**
+ * Sets up a source (acme, with a slow table) and a target that already holds the result of a
+ * good run, runs the case, then checks that both databases are byte for byte what they were
+ * and that no session of pg-xmat is left on the source.
+ */
+async function faultCase(
+  name: string,
+  fn: (f: Fault) => Promise<void>,
+  targetUrl?: (pair: Pair) => Promise<string>,
+): Promise<void> {
+  const pair = await freshPair(name);
+  const dir = await Deno.makeTempDir({ prefix: "pgxmat-fault-" });
+  try {
+    await exec(pair.source, ACME + SLOW);
+    const target = await targetUrl?.(pair) ?? pair.targetUrl;
+    const job = (tables: Record<string, TableSpec>, extra: Partial<Job> = {}): Job => ({
+      source: { database: pair.sourceUrl, schema: "acme" },
+      target: { database: target, schema: "staging" },
+      tables,
+      ...extra,
+    });
+    await runJob(job({ users: {}, "Order Items": {} }), { name: "good" });
+    const before = {
+      source: await dumpDatabase(pair.sourceUrl),
+      target: await dumpDatabase(target),
+    };
+    await fn({
+      pair,
+      job,
+      cli: async (j, args = []) => {
+        await Deno.writeTextFile(
+          `${dir}/jobs.ts`,
+          `export const JOBS = { "fault": ${JSON.stringify(j)} };\n`,
+        );
+        const started = Date.now();
+        const r = await runCli(["-c", "jobs.ts", ...args], { cwd: dir, timeoutMs: 60_000 });
+        return { ...r, ms: Date.now() - started };
+      },
+    });
+    assertEquals(await dumpDatabase(target), before.target, "the target changed");
+    assertEquals(await dumpDatabase(pair.sourceUrl), before.source, "the source changed");
+    await assertNoSessionsLeft(pair);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await pair.close();
+  }
+}
+
+/** No session of pg-xmat (or of the tools it ran) is connected to the source any more. */
+async function assertNoSessionsLeft(pair: Pair): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    const rows = await pair.source`
+      SELECT pid, state, application_name FROM pg_stat_activity
+       WHERE datname = ${pair.name} AND pid <> pg_backend_pid() AND application_name <> 'postgres.js'`;
+    if (rows.length === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("pg-xmat sessions are still connected to the source");
+}
+
+/** Waits until a query matching `like` runs on a server, and returns its backend pid. */
+async function waitForQuery(
+  sql: Pair["source"],
+  database: string,
+  like: string,
+  timeoutMs = 30_000,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const [row] = await sql`
+      SELECT pid FROM pg_stat_activity WHERE datname = ${database} AND state = 'active' AND query LIKE ${like}`;
+    if (row) return row.pid;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no query like ${like} started in ${timeoutMs} ms`);
+}
+
+Deno.test("bad select SQL fails in the plan step, before anything is written", async () => {
+  await faultCase("f-badsql", async ({ job, cli }) => {
+    const r = await cli(job({ users: { select: { name: "upper(" } } }));
+    assertEquals(r.code, 1, r.stderr);
+    assertStringIncludes(r.stderr, 'job "fault", table "users", step plan (source): syntax error');
+    assertNotIncludes(r.stderr, "    at ");
+  });
+});
+
+Deno.test("a select whose values the column's type rejects fails the copy", async () => {
+  await faultCase("f-type", async ({ job, cli }) => {
+    const r = await cli(job({ users: { select: { score: "{column_name} || 'x'" } } }));
+    assertEquals(r.code, 1, r.stderr);
+    assertStringIncludes(
+      r.stderr,
+      'table "users", step copy (source): invalid input syntax for type integer: "5x"',
+    );
+  });
+});
+
+Deno.test("source backend terminated mid-COPY", async () => {
+  await faultCase("f-srckill", async ({ pair, job, cli }) => {
+    const running = cli(job({ slow: SLOW_SPEC }));
+    const pid = await waitForQuery(pair.source, pair.name, "COPY (SELECT%");
+    // Meanwhile the source is only read: every relation lock pg-xmat holds is ACCESS SHARE.
+    const locks = await pair.source`
+      SELECT DISTINCT l.mode FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+       WHERE a.datname = ${pair.name} AND a.application_name = 'pg-xmat' AND l.locktype = 'relation'`;
+    assertEquals(locks.map((l) => l.mode), ["AccessShareLock"]);
+    await pair.source`SELECT pg_terminate_backend(${pid})`;
+    const r = await running;
+    assertEquals(r.code, 1, r.stderr);
+    assertStringIncludes(
+      r.stderr,
+      'table "slow", step copy (source): the connection to 127.0.0.1:',
+    );
+    assertStringIncludes(
+      r.stderr,
+      "closed unexpectedly: the session was terminated, or the server stopped or restarted",
+    );
+  });
+});
+
+Deno.test("target backend terminated mid-COPY", async () => {
+  await faultCase("f-tgtkill", async ({ pair, job, cli }) => {
+    const running = cli(job({ slow: SLOW_SPEC }));
+    const pid = await waitForQuery(pair.target, pair.name, 'COPY "_pgxmat_shadow_%FROM STDIN%');
+    await pair.target`SELECT pg_terminate_backend(${pid})`;
+    const r = await running;
+    assertEquals(r.code, 1, r.stderr);
+    assertStringIncludes(
+      r.stderr,
+      'table "slow", step copy (target): the connection to 127.0.0.1:',
+    );
+    assertStringIncludes(r.stderr, "closed unexpectedly");
+  });
+});
+
+Deno.test("a constraint violation at the end of a COPY fails the job within seconds (postgres.js #1173)", async () => {
+  await faultCase("f-late", async ({ job, cli }) => {
+    // The last row breaks users' CHECK (score < 1000): the error arrives after CopyDone.
+    const r = await cli(
+      job({ users: { select: { score: "CASE WHEN id = 5 THEN 5000 ELSE {column_name} END" } } }),
+    );
+    assertEquals(r.code, 1, r.stderr);
+    assertStringIncludes(
+      r.stderr,
+      'table "users", step copy (target): new row for relation "users" violates check constraint "users_score_check"',
+    );
+    assertOk(r.ms < 20_000, `took ${r.ms} ms`);
+  });
+});
+
+Deno.test("orphaned foreign keys with orphans: fail", async () => {
+  await faultCase("f-orphans", async ({ job, cli }) => {
+    const r = await cli(
+      job({ users: { where: { id: [1, 2] } }, "Order Items": {} }, { orphans: "fail" }),
+    );
+    assertEquals(r.code, 1, r.stderr);
+    assertStringIncludes(
+      r.stderr,
+      'table "Order Items", step post-data: foreign key "Order Items_user_id_fkey" of table "Order Items": 3 rows reference rows of "users" that the filters left out',
+    );
+  });
+});
+
+Deno.test("a wrong target password names the target and leaves it alone", async () => {
+  await faultCase("f-pw", async ({ pair, job, cli }) => {
+    const j = job({ users: {} });
+    j.target.database = pair.targetUrl.replace(/:[^:@/]+@/, ":not-the-password@");
+    const r = await cli(j);
+    assertEquals(r.code, 1, r.stderr);
+    assertStringIncludes(r.stderr, "step connect (target): cannot connect to the target");
+    assertNotIncludes(r.stderr, "not-the-password");
+  });
+});
+
+Deno.test("connection failures name the side: unknown host, TLS the server does not offer", async () => {
+  await faultCase("f-conn", async ({ pair, job, cli }) => {
+    const host = job({ users: {} });
+    host.target.database = "postgres://u:pw@no-such-host.invalid:5432/db";
+    const r1 = await cli(host);
+    assertEquals(r1.code, 1, r1.stderr);
+    assertStringIncludes(
+      r1.stderr,
+      "step connect (target): cannot connect to the target postgres://u:***@no-such-host.invalid:5432/db",
+    );
+    assertStringIncludes(r1.stderr, "the host name does not resolve");
+    const tls = job({ users: {} });
+    tls.source.database = `${pair.sourceUrl}?sslmode=require`;
+    const r2 = await cli(tls);
+    assertEquals(r2.code, 1, r2.stderr);
+    assertStringIncludes(r2.stderr, "step connect (source): cannot connect to the source");
+    assertStringIncludes(r2.stderr, "TLS failed");
+  });
+});
+
+Deno.test("SIGINT during the copy stops it, removes the shadow, exits 130", async () => {
+  await faultCase("f-sigint", async ({ pair, job }) => {
+    const dir = await Deno.makeTempDir();
+    await Deno.writeTextFile(
+      `${dir}/pg_xmat_jobs.ts`,
+      `export const JOBS = { "fault": ${JSON.stringify(job({ slow: SLOW_SPEC }))} };\n`,
+    );
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../main.ts", import.meta.url).pathname],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    Deno.unrefTimer(killer);
+    await waitForQuery(pair.source, pair.name, "COPY (SELECT%");
+    const interrupted = Date.now();
+    child.kill("SIGINT");
+    const out = await child.output();
+    clearTimeout(killer);
+    await Deno.remove(dir, { recursive: true });
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 130, stderr);
+    assertStringIncludes(stderr, "interrupted");
+    assertOk(
+      Date.now() - interrupted < 15_000,
+      `the interrupted run took ${Date.now() - interrupted} ms to stop:\n${stderr}`,
+    );
+    assertEquals(await schemaNames(pair.target), ["public", "staging"]);
+  });
+});
+
+Deno.test("a long reader on the target: the swap waits a bounded time, then fails clearly", async () => {
+  await faultCase("f-reader", async ({ pair, job }) => {
+    const reader = await pair.target.reserve();
+    try {
+      await reader.unsafe("BEGIN");
+      await reader.unsafe("SELECT count(*) FROM staging.users");
+      const started = Date.now();
+      // Other readers keep reading while the swap waits: its lock request times out quickly.
+      const other = client(pair.targetUrl, 1);
+      const readsDuringSwap = (async () => {
+        let worst = 0;
+        while (Date.now() - started < 2500) {
+          const t = Date.now();
+          await other`SELECT count(*) FROM staging.users`;
+          worst = Math.max(worst, Date.now() - t);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        return worst;
+      })();
+      await assertRejects(
+        () => runJob(job({ users: {} }), { name: "swap", lockTimeoutMs: 200, lockAttempts: 3 }),
+        JobError,
+        'step swap (target): could not lock target schema "staging" in 3 attempts',
+      );
+      assertOk(Date.now() - started < 20_000);
+      const worst = await readsDuringSwap;
+      await other.end();
+      assertOk(worst < 1500, `a reader waited ${worst} ms`);
+    } finally {
+      await reader.unsafe("ROLLBACK");
+      reader.release();
+    }
+  });
+});
+
+Deno.test("source = target (however the URL is spelled) is refused before anything is written", async () => {
+  await faultCase("f-same", async ({ pair, job, cli }) => {
+    const same = pair.sourceUrl.replace("127.0.0.1", "localhost") + "?application_name=other";
+    const r = await cli({ ...job({ users: {} }), target: { database: same, schema: "acme" } });
+    assertEquals(r.code, 1, r.stderr);
+    assertStringIncludes(
+      r.stderr,
+      'source and target are the same schema "acme" of the same database',
+    );
+  });
+});
+
+Deno.test("dependents of the target schema: refused with the list; --cascade drops them", async () => {
+  const pair = await freshPair("f-deps");
+  try {
+    await exec(pair.source, ACME);
+    const j: Job = {
+      source: { database: pair.sourceUrl, schema: "acme" },
+      target: { database: pair.targetUrl, schema: "staging" },
+      tables: { users: {} },
+    };
+    await runJob(j, { name: "first" });
+    await exec(
+      pair.target,
+      `
+      CREATE SCHEMA reports;
+      CREATE VIEW reports.active AS SELECT id FROM staging.users WHERE active;
+      CREATE TABLE reports.notes (user_id bigint REFERENCES staging.users (id));`,
+    );
+    const before = await dumpDatabase(pair.targetUrl);
+    const refused = await assertRejects(() => runJob(j, { name: "deps" }), JobError) as JobError;
+    assertStringIncludes(refused.message, 'objects outside target schema "staging" depend on it');
+    assertStringIncludes(refused.message, "view reports.active");
+    assertStringIncludes(refused.message, "constraint notes_user_id_fkey on table reports.notes");
+    assertStringIncludes(refused.message, "`cascade: true` in the job or --cascade");
+    assertEquals(await dumpDatabase(pair.targetUrl), before);
+    const report = await runJob(j, { name: "deps", cascade: true });
+    assertOk(report.warnings.some((w) => w.includes("view reports.active")));
+    const [v] = await pair.target`SELECT to_regclass('reports.active') IS NULL AS gone`;
+    assertOk(v.gone);
+  } finally {
+    await pair.close();
+  }
+});
+
+Deno.test("the target server stopped mid-run: the job fails; the next run cleans up", async () => {
+  const target = await startCluster("fault-target");
+  try {
+    const targetUrl = async (pair: Pair) => {
+      const admin = client(target.url(), 1);
+      await admin.unsafe(`CREATE DATABASE "${pair.name}"`);
+      await admin.end();
+      return target.url(pair.name);
+    };
+    await faultCase("f-stop", async ({ pair, job, cli }) => {
+      const t = client(target.url(pair.name), 1);
+      const running = cli(job({ slow: SLOW_SPEC }));
+      await waitForQuery(t, pair.name, 'COPY "_pgxmat_shadow_%FROM STDIN%');
+      await t.end();
+      await target.pgCtl(["-m", "immediate", "-w", "stop"]);
+      const r = await running;
+      assertEquals(r.code, 1, r.stderr);
+      assertStringIncludes(r.stderr, 'table "slow", step copy (target)');
+      await target.pgCtl(["-w", "-o", `-p ${target.port}`, "start"]);
+      // The committed shadow survived the crash; the next run of the same target drops it.
+      const again = client(target.url(pair.name), 1);
+      const leftovers =
+        await again`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname LIKE '\\_pgxmat\\_shadow\\_%'`;
+      assertEquals(leftovers[0].n, 1);
+      const next = await cli(job({ users: {}, "Order Items": {} }));
+      assertEquals(next.code, 0, next.stderr);
+      assertStringIncludes(next.stderr, "dropped leftovers of an earlier run");
+      const after =
+        await again`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname LIKE '\\_pgxmat\\_shadow\\_%'`;
+      assertEquals(after[0].n, 0);
+      await again.end();
+    }, targetUrl);
+  } finally {
+    await target.stop();
+  }
+});
+
+Deno.test("all tables read one snapshot: rows committed during the job appear in none", async () => {
+  const pair = await freshPair("snapshot");
+  try {
+    await exec(pair.source, ACME + SLOW);
+    let inserted = false;
+    let committed: Promise<unknown> = Promise.resolve();
+    await runJob({
+      source: { database: pair.sourceUrl, schema: "acme" },
+      target: { database: pair.targetUrl, schema: "staging" },
+      tables: {
+        slow: { select: { v: "{column_name} || left(pg_sleep(0.0003)::text, 0)" } },
+        users: {},
+        "Order Items": {},
+      },
+    }, {
+      name: "snapshot",
+      jobs: 1,
+      onEvent: (e) => {
+        if (e.kind === "table-start" && !inserted) {
+          inserted = true;
+          // One transaction adds a user and an order item while the first table copies.
+          committed = pair.source.begin((tx) => [
+            tx`INSERT INTO acme.users (email, name) VALUES ('late@x', 'Late')`,
+            tx`INSERT INTO acme."Order Items" (user_id, created) VALUES (1, '2030-01-01')`,
+            tx`INSERT INTO acme.slow VALUES (0, 'late')`,
+          ]);
+        }
+      },
+    });
+    assertOk(inserted);
+    await committed;
+    const [counts] = await pair.target`
+      SELECT (SELECT count(*) FROM staging.users)::int AS users,
+             (SELECT count(*) FROM staging."Order Items")::int AS items,
+             (SELECT count(*) FROM staging.slow)::int AS slow`;
+    assertEquals(counts, { users: 5, items: 6, slow: 3000 });
+    const [src] = await pair.source`SELECT count(*)::int AS users FROM acme.users`;
+    assertEquals(src.users, 6);
+  } finally {
+    await pair.close();
+  }
+});
+
+Deno.test("the source is never written: a select that writes fails on the read-only source", async () => {
+  await faultCase("f-readonly", async ({ job, cli }) => {
+    const r = await cli(job({ users: { select: { legacy: "nextval('acme.legacy_seq')" } } }));
+    assertEquals(r.code, 1, r.stderr);
+    assertStringIncludes(r.stderr, "cannot execute nextval() in a read-only transaction");
+  });
+});
+
+Deno.test("least privilege: non-superuser roles on both sides; row-level security is never silent", async () => {
+  const pair = await freshPair("roles");
+  const s = servers();
+  const reader = `reader_${pair.name}`.slice(0, 60);
+  const writer = `writer_${pair.name}`.slice(0, 60);
+  const adminSource = client(s.source.url, 1);
+  const adminTarget = client(s.target.url, 1);
+  try {
+    await exec(
+      pair.source,
+      ACME + `
+      CREATE ROLE "${reader}" LOGIN PASSWORD 'reader-pw';
+      GRANT USAGE ON SCHEMA acme TO "${reader}";
+      GRANT SELECT ON acme.users, acme."Order Items" TO "${reader}";
+      GRANT SELECT ON SEQUENCE acme.legacy_seq, acme."Order Items_id_seq", acme.users_id_seq TO "${reader}";
+      ALTER TABLE acme."Order Items" ENABLE ROW LEVEL SECURITY;
+      CREATE POLICY tenant_one ON acme."Order Items" FOR SELECT USING (tenant_id = 1);`,
+    );
+    await adminTarget.unsafe(`CREATE ROLE "${writer}" LOGIN PASSWORD 'writer-pw'`);
+    await adminTarget.unsafe(`ALTER DATABASE "${pair.name}" OWNER TO "${writer}"`);
+    const as = (url: string, role: string, pw: string) =>
+      url.replace(/\/\/[^@]*@/, `//${role}:${pw}@`);
+    const job: Job = {
+      source: { database: as(pair.sourceUrl, reader, "reader-pw"), schema: "acme" },
+      target: { database: as(pair.targetUrl, writer, "writer-pw"), schema: "staging" },
+      tables: { users: {}, "Order Items": {} },
+    };
+    const refused = await assertRejects(() => runJob(job, { name: "roles" }), JobError) as JobError;
+    assertStringIncludes(refused.message, 'table "Order Items", step plan (source)');
+    assertStringIncludes(refused.message, "row-level security");
+    assertStringIncludes(refused.message, "rowSecurity: true");
+    assertEquals(await schemaNames(pair.target), ["public"]);
+
+    const report = await runJob({ ...job, rowSecurity: true }, { name: "roles" });
+    assertEquals(report.tables.find((t) => t.table === "Order Items")?.rows, 3);
+    const [owner] = await pair
+      .target`SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = 'staging'`;
+    assertEquals(owner.owner, writer);
+  } finally {
+    await pair.close();
+    await adminSource.unsafe(`DROP ROLE IF EXISTS "${reader}"`).catch(() => {});
+    await adminTarget.unsafe(`DROP ROLE IF EXISTS "${writer}"`).catch(() => {});
+    await Promise.all([adminSource.end(), adminTarget.end()]);
+  }
+});
