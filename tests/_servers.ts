@@ -215,3 +215,19 @@ export async function dumpDatabase(url: string): Promise<string> {
   if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
   return new TextDecoder().decode(out.stdout).replace(/^\\(un)?restrict .*$/gm, "");
 }
+
+/** Runs `fn` in a fresh temporary directory holding `files` (name → text), removed afterwards. */
+export async function inDir(
+  files: Record<string, string>,
+  fn: (dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "pgxmat-test-" });
+  try {
+    for (const [name, text] of Object.entries(files)) {
+      await Deno.writeTextFile(`${dir}/${name}`, text);
+    }
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}

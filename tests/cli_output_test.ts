@@ -6,7 +6,15 @@
 
 import { assertEquals, assertNotIncludes, assertOk, assertStringIncludes } from "./_assert.ts";
 import { hasColour, hasRedraw, screen, stripColours } from "./_screen.ts";
-import { dumpDatabase, exec, freshPair, type Pair, runCli, schemaNames } from "./_servers.ts";
+import {
+  dumpDatabase,
+  exec,
+  freshPair,
+  inDir,
+  type Pair,
+  runCli,
+  schemaNames,
+} from "./_servers.ts";
 import { PASSWORD } from "../scripts/clusters.ts";
 import type { RunDocument } from "../cli/report.ts";
 import type { DryRunDocument } from "../cli/dry_run.ts";
@@ -40,18 +48,6 @@ async function runInTerminal(
   const out = await child.output();
   clearTimeout(timer);
   return { code: out.code, output: new TextDecoder().decode(out.stdout) };
-}
-
-async function inDir(files: Record<string, string>, fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "pgxmat-out-" });
-  try {
-    for (const [name, text] of Object.entries(files)) {
-      await Deno.writeTextFile(`${dir}/${name}`, text);
-    }
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 /** A schema `app`: `items` (with a foreign key to `owners`, which the jobs leave out). */

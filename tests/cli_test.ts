@@ -1,23 +1,8 @@
 /** The CLI as users run it: exit codes, messages for each bad input, redaction. */
 
 import { assertEquals, assertNotIncludes, assertStringIncludes } from "./_assert.ts";
-import { exec, freshPair, runCli, servers } from "./_servers.ts";
+import { exec, freshPair, inDir, runCli, servers } from "./_servers.ts";
 import { PASSWORD } from "../scripts/clusters.ts";
-
-async function inDir(
-  files: Record<string, string>,
-  fn: (dir: string) => Promise<void>,
-): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "pgxmat-cli-" });
-  try {
-    for (const [name, text] of Object.entries(files)) {
-      await Deno.writeTextFile(`${dir}/${name}`, text);
-    }
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 function jobsFile(
   source: string,
