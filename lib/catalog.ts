@@ -151,9 +151,6 @@ export async function readSchema(conn: Conn, schema: string): Promise<SchemaCata
 export interface Sequence {
   oid: number;
   name: string;
-  owner: string;
-  /** The table that owns it (`OWNED BY`), when that table is chosen. */
-  ownedByChosen: boolean;
 }
 
 /** An extension whose objects (types, operators, functions) the chosen tables use. */
@@ -181,19 +178,10 @@ export interface ForeignKey {
   definition: string;
 }
 
-/** A table-of-contents entry pg_dump writes without an OID, matched by its exact text. */
-export interface NamedEntry {
-  desc: "SEQUENCE OWNED BY" | "TABLE ATTACH" | "INDEX ATTACH";
-  name: string;
-  owner: string;
-}
-
 /** What the structure of the chosen tables consists of, as the dump's TOC identifies it. */
 export interface Structure {
   /** `catalogOid:objectOid` of every object of the source schema to restore. */
   objects: Set<string>;
-  /** OID-less entries that belong to the chosen tables. */
-  named: NamedEntry[];
   sequences: Sequence[];
   extensions: Extension[];
   foreignKeys: ForeignKey[];
@@ -277,37 +265,12 @@ export async function readStructure(
   const relOids =
     `(SELECT r FROM unnest(${roots}) r UNION SELECT t.relid FROM unnest(${roots}) r, pg_partition_tree(r) t)`;
   const seqRows = await conn.unsafe(`
-    SELECT s.oid::int8 AS oid, s.relname AS name, pg_get_userbyid(s.relowner) AS owner,
-           EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                      AND d.objid = s.oid AND d.refclassid = 'pg_class'::regclass
-                      AND d.deptype = 'a' AND d.refobjid IN ${relOids}) AS owned_by_chosen
+    SELECT s.oid::int8 AS oid, s.relname AS name
       FROM pg_class s WHERE s.relkind = 'S' AND s.relnamespace = ${catalog.oid}
      ORDER BY s.relname`);
   const sequences: Sequence[] = seqRows
     .filter((s) => objects.has(`1259:${s.oid}`))
-    .map((s) => ({
-      oid: Number(s.oid),
-      name: s.name,
-      owner: s.owner,
-      ownedByChosen: s.owned_by_chosen,
-    }));
-
-  const named: NamedEntry[] = sequences
-    .filter((s) => s.ownedByChosen)
-    .map((s) => ({ desc: "SEQUENCE OWNED BY", name: s.name, owner: s.owner }));
-  const attach = await conn.unsafe(`
-    SELECT c.relname AS name, pg_get_userbyid(c.relowner) AS owner, c.relkind IN ('i', 'I') AS is_index
-      FROM pg_class c
-     WHERE c.relispartition
-       AND (c.oid IN ${relOids}
-            OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid IN ${relOids}))`);
-  for (const a of attach) {
-    named.push({
-      desc: a.is_index ? "INDEX ATTACH" : "TABLE ATTACH",
-      name: a.name,
-      owner: a.owner,
-    });
-  }
+    .map((s) => ({ oid: Number(s.oid), name: s.name }));
 
   await conn.unsafe(
     `SELECT set_config('search_path', ${`'${catalog.schema.replaceAll("'", "''")}'`}, true)`,
@@ -350,7 +313,6 @@ export async function readStructure(
 
   return {
     objects,
-    named,
     sequences,
     extensions: [...extensions.values()].sort((a, b) => a.name.localeCompare(b.name)),
     foreignKeys,

@@ -51,7 +51,7 @@ import { type ExtensionPlacement, newToken, renameDance, shadowName } from "./sh
 import { exportSnapshot, importSnapshot, type Snapshot } from "./snapshot.ts";
 import { qualify, quoteIdent, quoteLiteral } from "./sql.ts";
 import { redactUrl } from "./redact.ts";
-import { describeEntry, selectToc } from "./toc.ts";
+import { describeEntry, selectToc, type TocSelection } from "./toc.ts";
 import {
   type Archive,
   dumpStructure,
@@ -621,11 +621,14 @@ class JobRun {
     this.#targetState = await readTargetState(this.#lock!);
   }
 
-  /** The dump's entries to restore: the job's objects but `left` (`catalogOid:objectOid`). */
-  #selection(left: Iterable<string> = []) {
+  /**
+   * The dump's entries to restore: the job's objects but those `left` out and those `present`
+   * on the target already (`catalogOid:objectOid`).
+   */
+  #selection(left: Iterable<string> = [], present: Iterable<string> = []): TocSelection {
     const objects = new Set(this.#structure!.objects);
     for (const entry of left) objects.delete(entry);
-    return { schema: this.#c.source.schema, objects, named: this.#structure!.named };
+    return { objects, present: new Set(present) };
   }
 
   async #copy(): Promise<void> {
@@ -811,16 +814,14 @@ class JobRun {
     }
     // What the copy step built is left out of the script; its keys are made from their indexes
     // before the script's foreign keys need them.
-    const left = [
-      ...[...orphans.keys()].map((oid) => `2606:${oid}`),
-      ...this.#builds.flatMap((b) => b.entries),
-    ];
+    const left = [...orphans.keys()].map((oid) => `2606:${oid}`);
+    const built = this.#builds.flatMap((b) => b.entries);
     const keys = this.#builds.flatMap((b) => b.constraint ?? []);
     const sql = await sectionSql(
       this.#tools!,
       this.#archive!,
       "post-data",
-      this.#selection(left),
+      this.#selection(left, built),
       this.#o.signal,
     );
     const { prologue, epilogue } = this.#dance(false);

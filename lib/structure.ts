@@ -26,6 +26,8 @@ export type Tools = ClientTools;
 export interface Archive {
   path: string;
   toc: TocEntry[];
+  /** The dump IDs of the post-data section's entries; the others are pre-data. */
+  postData: ReadonlySet<number>;
 }
 
 /** What `dumpStructure` needs. */
@@ -74,10 +76,14 @@ export async function dumpStructure(input: DumpInput): Promise<Archive> {
     `--file=${path}`,
     `--dbname=${dbname}`,
   ], { env, signal: input.signal });
-  const { stdout } = await runTool(input.tools.pgRestore.path, ["--list", path], {
-    signal: input.signal,
-  });
-  return { path, toc: parseToc(stdout) };
+  const list = (...args: string[]) =>
+    runTool(input.tools.pgRestore.path, ["--list", ...args, path], { signal: input.signal });
+  const [all, post] = await Promise.all([list("--verbose"), list("--section=post-data")]);
+  return {
+    path,
+    toc: parseToc(all.stdout),
+    postData: new Set(parseToc(post.stdout).map((e) => e.id)),
+  };
 }
 
 /** One section of the narrowed archive as SQL (as `pg_restore` writes it). */
@@ -88,11 +94,15 @@ export async function sectionSql(
   selection: TocSelection,
   signal?: AbortSignal,
 ): Promise<string> {
-  const entries = selectToc(archive.toc, selection);
+  // The list alone chooses the section: with `--section`, pg_restore would place an entry
+  // without a section of its own (a comment) in the section of the entry listed before it.
+  const post = section === "post-data";
+  const entries = selectToc(archive.toc, selection).filter((e) =>
+    archive.postData.has(e.id) === post
+  );
   const listPath = `${archive.path}.${section}.list`;
   await Deno.writeTextFile(listPath, tocList(entries));
   const { stdout } = await runTool(tools.pgRestore.path, [
-    `--section=${section}`,
     `--use-list=${listPath}`,
     "--no-owner",
     "--no-privileges",

@@ -1,19 +1,18 @@
 /**
- * The table of contents of a `pg_dump` archive (`pg_restore -l`), narrowed to the objects a
- * job needs. Entries are chosen by the catalog OIDs read from the source, never by parsing
- * names; the few entries pg_dump writes without an OID (`SEQUENCE OWNED BY`, `TABLE ATTACH`,
- * `INDEX ATTACH`) are matched by their exact text. Pure functions.
+ * The table of contents of a `pg_dump` archive (`pg_restore --list --verbose`), narrowed to the
+ * objects a job needs. Entries are chosen by the catalog OIDs read from the source, never by
+ * parsing names; the entries pg_dump writes without an OID (`COMMENT`, `SEQUENCE OWNED BY`,
+ * `TABLE ATTACH`, `INDEX ATTACH`) go with the entries they depend on, as `pg_restore` itself
+ * treats comments in a selective restore. Pure functions.
  *
  * @example
  * ```ts
  * import { parseToc, selectToc } from "./toc.ts";
  * const entries = parseToc("219; 1259 16506 TABLE acme users postgres\n");
- * selectToc(entries, { schema: "acme", objects: new Set(["1259:16506"]), named: [] }).length; // 1
+ * selectToc(entries, { objects: new Set(["1259:16506"]) }).length; // 1
  * ```
  * @module
  */
-
-import type { NamedEntry } from "./catalog.ts";
 
 /** One line of `pg_restore -l`. */
 export interface TocEntry {
@@ -27,65 +26,99 @@ export interface TocEntry {
   text: string;
   /** The line as `pg_restore -L` takes it back. */
   line: string;
+  /** The dump IDs of the entries it depends on (listed by `--verbose`). */
+  dependencies: number[];
 }
 
 const LINE = /^(\d+); (\d+) (\d+) (.*)$/;
+const DEPENDS = /^;\s+depends on:((?: \d+)*)\s*$/;
 const PG_NAMESPACE = 2615;
 
 /**
- * Parses `pg_restore -l` output; comment lines are skipped.
+ * Parses `pg_restore --list [--verbose]` output: each entry with the dependencies listed under
+ * it; other comment lines are skipped.
  *
  * @example
  * ```ts
- * parseToc("3505; 0 0 SEQUENCE OWNED BY acme s postgres")[0].objectOid; // 0
+ * parseToc("3505; 0 0 SEQUENCE OWNED BY acme s postgres\n;\tdepends on: 215")[0].dependencies;
+ * // [215]
  * ```
  */
 export function parseToc(list: string): TocEntry[] {
   const entries: TocEntry[] = [];
   for (const line of list.split("\n")) {
     const m = LINE.exec(line);
-    if (!m) continue;
-    entries.push({
-      id: Number(m[1]),
-      catalogOid: Number(m[2]),
-      objectOid: Number(m[3]),
-      text: m[4],
-      line,
-    });
+    if (m) {
+      entries.push({
+        id: Number(m[1]),
+        catalogOid: Number(m[2]),
+        objectOid: Number(m[3]),
+        text: m[4],
+        line,
+        dependencies: [],
+      });
+      continue;
+    }
+    const d = DEPENDS.exec(line);
+    if (d && entries.length) {
+      entries.at(-1)!.dependencies.push(...d[1].split(" ").filter(Boolean).map(Number));
+    }
   }
   return entries;
 }
 
 /** What to keep of a dump. */
 export interface TocSelection {
-  /** The dumped schema's name, as it appears in each entry's text. */
-  schema: string;
-  /** `catalogOid:objectOid` of every object to keep. */
+  /** `catalogOid:objectOid` of every object to restore. */
   objects: ReadonlySet<string>;
-  /** OID-less entries to keep. */
-  named: readonly NamedEntry[];
+  /**
+   * Objects the target already has (built before the script runs): not restored, but what
+   * depends on them (their comments) is.
+   */
+  present?: ReadonlySet<string>;
 }
 
 /**
- * Keeps the entries a job needs. The schema's own entry is left out: pg-xmat creates the schema
- * itself.
+ * Keeps the entries a job needs: the objects chosen by OID, and each OID-less entry whose
+ * dependencies are all kept or present (at least one: `ENCODING` and the like depend on nothing
+ * and `pg_restore` writes them anyway). The schema's own entry, and so its comment, is left out:
+ * pg-xmat creates the schema itself.
  *
  * @example
  * ```ts
- * const toc = parseToc("7; 2615 1 SCHEMA - acme postgres\n3326; 0 0 TABLE ATTACH acme p1 postgres");
- * selectToc(toc, { schema: "acme", objects: new Set(), named: [{ desc: "TABLE ATTACH", name: "p1", owner: "postgres" }] })
- *   .map((e) => e.id); // [3326]
+ * const toc = parseToc(
+ *   "7; 2615 1 SCHEMA - acme postgres\n9; 1259 5 TABLE acme t postgres\n;\tdepends on: 7\n" +
+ *     "30; 0 0 COMMENT acme TABLE t postgres\n;\tdepends on: 9",
+ * );
+ * selectToc(toc, { objects: new Set(["1259:5"]) }).map((e) => e.id); // [9, 30]
  * ```
  */
 export function selectToc(entries: readonly TocEntry[], selection: TocSelection): TocEntry[] {
-  const named = new Set(
-    selection.named.map((n) => `${n.desc} ${selection.schema} ${n.name} ${n.owner}`),
-  );
-  return entries.filter((e) =>
-    e.catalogOid === 0
-      ? named.has(e.text)
-      : e.catalogOid !== PG_NAMESPACE && selection.objects.has(`${e.catalogOid}:${e.objectOid}`)
-  );
+  const there = new Set<number>();
+  const kept = new Set<number>();
+  const oidLess: TocEntry[] = [];
+  for (const e of entries) {
+    const key = `${e.catalogOid}:${e.objectOid}`;
+    if (e.catalogOid === 0 && e.objectOid === 0) oidLess.push(e);
+    else if (e.catalogOid === PG_NAMESPACE) continue;
+    else if (selection.present?.has(key)) there.add(e.id);
+    else if (selection.objects.has(key)) {
+      there.add(e.id);
+      kept.add(e.id);
+    }
+  }
+  // An entry may depend on another OID-less one: repeat until nothing more is kept.
+  for (let more = true; more;) {
+    more = false;
+    for (const e of oidLess) {
+      if (kept.has(e.id) || !e.dependencies.length) continue;
+      if (!e.dependencies.every((d) => there.has(d))) continue;
+      there.add(e.id);
+      kept.add(e.id);
+      more = true;
+    }
+  }
+  return entries.filter((e) => kept.has(e.id));
 }
 
 /**

@@ -148,6 +148,13 @@ export async function describeSchema(
        WHERE t.typnamespace = ${ns} AND t.typtype IN ('e', 'd', 'c')
          AND NOT EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = t.typrelid AND r.relkind <> 'c')
        ORDER BY 1`;
+    // Named as they read on the search path, so the same in either schema.
+    const comments = await tx`
+      SELECT pg_describe_object(d.classoid, d.objoid, d.objsubid) AS object, d.description
+        FROM pg_description d, pg_identify_object(d.classoid, d.objoid, d.objsubid) o
+       WHERE d.classoid <> 'pg_namespace'::regclass
+         AND (o.schema = ${schema} OR (o.schema IS NULL AND o.identity LIKE ${`% on ${schema}.%`}))
+       ORDER BY 1`;
     const plain = (rows: postgres.RowList<postgres.Row[]>) => rows.map((r) => ({ ...r }));
     return {
       columns: plain(columns),
@@ -157,6 +164,7 @@ export async function describeSchema(
       partitions: plain(partitions),
       triggers: plain(triggers),
       types: plain(types),
+      comments: plain(comments),
     };
   }) as Record<string, unknown>;
 }

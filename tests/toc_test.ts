@@ -6,36 +6,56 @@ const LIST = `;
 ;     dbname: postgres
 ;
 7; 2615 16489 SCHEMA - acme postgres
+3362; 0 0 COMMENT - SCHEMA acme postgres
+;	depends on: 7
 897; 1247 16491 TYPE acme mood postgres
+;	depends on: 7
 272; 1255 16504 FUNCTION acme double(integer) postgres
+;	depends on: 7
 221; 1259 16519 TABLE acme Order Items postgres
+;	depends on: 897 7
+3364; 0 0 COMMENT acme TABLE "Order Items" postgres
+;	depends on: 221
 220; 1259 16518 SEQUENCE acme Order Items_id_seq postgres
+;	depends on: 7
 3505; 0 0 SEQUENCE OWNED BY acme Order Items_id_seq postgres
+;	depends on: 220
 3506; 0 0 SEQUENCE OWNED BY acme Order Items_id_seq2 postgres
+;	depends on: 219
 225; 1259 16553 TABLE acme other postgres
+;	depends on: 7
 3326; 0 0 TABLE ATTACH acme events_2024 postgres
+;	depends on: 226 225
 3330; 2604 16522 DEFAULT acme Order Items id postgres
+;	depends on: 221 220
 3338; 2606 16524 CONSTRAINT acme Order Items Order Items_pkey postgres
+;	depends on: 221
+3368; 0 0 COMMENT acme CONSTRAINT "Order Items_pkey" ON "Order Items" postgres
+;	depends on: 3338
 3354; 2606 16525 FK CONSTRAINT acme Order Items Order Items_user_id_fkey postgres
+;	depends on: 221 3338
 3350; 0 0 INDEX ATTACH acme events_2024_at_idx postgres
+;	depends on: 3349 3348
+3390; 0 0 SEARCHPATH - SEARCHPATH 
 `;
 
-Deno.test("parseToc reads id, catalog OID, object OID and text; skips comments", () => {
+Deno.test("parseToc reads id, catalog OID, object OID, text and dependencies; skips comments", () => {
   const toc = parseToc(LIST);
-  assertEquals(toc.length, 13);
-  assertEquals(toc[3], {
+  assertEquals(toc.length, 17);
+  assertEquals(toc[4], {
     id: 221,
     catalogOid: 1259,
     objectOid: 16519,
     text: "TABLE acme Order Items postgres",
     line: "221; 1259 16519 TABLE acme Order Items postgres",
+    dependencies: [897, 7],
   });
+  assertEquals(toc.at(-1)!.dependencies, []);
 });
 
-Deno.test("selectToc keeps objects by OID and OID-less entries by exact text, never the schema", () => {
+Deno.test("selectToc keeps objects by OID and OID-less entries with all they depend on", () => {
   const toc = parseToc(LIST);
   const kept = selectToc(toc, {
-    schema: "acme",
     objects: new Set([
       "2615:16489",
       "1259:16519",
@@ -44,30 +64,47 @@ Deno.test("selectToc keeps objects by OID and OID-less entries by exact text, ne
       "2606:16524",
       "1247:16491",
     ]),
-    named: [
-      { desc: "SEQUENCE OWNED BY", name: "Order Items_id_seq", owner: "postgres" },
-      { desc: "TABLE ATTACH", name: "events_2024", owner: "someone else" },
-      { desc: "INDEX ATTACH", name: "events_2024_at_idx", owner: "postgres" },
-    ],
   });
-  assertEquals(kept.map((e) => e.id), [897, 221, 220, 3505, 3330, 3338, 3350]);
+  // Not the schema nor its comment, not what depends on an entry left out, not SEARCHPATH.
+  assertEquals(kept.map((e) => e.id), [897, 221, 3364, 220, 3505, 3330, 3338, 3368]);
   assertEquals(tocList(kept.slice(0, 1)), "897; 1247 16491 TYPE acme mood postgres\n");
+});
+
+Deno.test("selectToc: what is present already is not restored, what depends on it is", () => {
+  const toc = parseToc(LIST);
+  const kept = selectToc(toc, {
+    objects: new Set(["1259:16519", "2606:16525"]),
+    present: new Set(["2606:16524"]),
+  });
+  assertEquals(kept.map((e) => e.id), [221, 3364, 3368, 3354]);
+});
+
+Deno.test("selectToc follows an OID-less entry that depends on another, in any order", () => {
+  const toc = parseToc(
+    "5; 0 0 COMMENT s X o\n;\tdepends on: 4\n4; 0 0 INDEX ATTACH s i o\n;\tdepends on: 2 3\n" +
+      "2; 1259 20 INDEX s i o\n3; 1259 21 INDEX s p o",
+  );
+  assertEquals(
+    selectToc(toc, { objects: new Set(["1259:20", "1259:21"]) }).map((e) => e.id),
+    [5, 4, 2, 3],
+  );
+  assertEquals(selectToc(toc, { objects: new Set(["1259:20"]) }).map((e) => e.id), [2]);
 });
 
 Deno.test("an OID of another catalog with the same number is not a match", () => {
   const toc = parseToc("1; 1255 100 FUNCTION s f() o\n2; 1259 100 TABLE s t o");
   assertEquals(
-    selectToc(toc, { schema: "s", objects: new Set(["1259:100"]), named: [] }).map((e) => e.id),
+    selectToc(toc, { objects: new Set(["1259:100"]) }).map((e) => e.id),
     [2],
   );
 });
 
 Deno.test("describeEntry names kind, object and table, with spaces and an upper-case schema", () => {
   const names = parseToc(LIST).map((e) => describeEntry(e, "acme", ["Order Items", "Order"]));
-  assertEquals(names[3], { type: "TABLE", name: "Order Items" });
-  assertEquals(names[5], { type: "SEQUENCE OWNED BY", name: "Order Items_id_seq" });
-  assertEquals(names[9], { type: "DEFAULT", name: "id", table: "Order Items" });
-  assertEquals(names[11], {
+  assertEquals(names[4], { type: "TABLE", name: "Order Items" });
+  assertEquals(names[7], { type: "SEQUENCE OWNED BY", name: "Order Items_id_seq" });
+  assertEquals(names[11], { type: "DEFAULT", name: "id", table: "Order Items" });
+  assertEquals(names[14], {
     type: "FK CONSTRAINT",
     name: "Order Items_user_id_fkey",
     table: "Order Items",
