@@ -1,0 +1,43 @@
+/** The job's snapshot on a real server: what the exporting transaction is, and who sees what. */
+
+import { assertEquals, assertOk, assertRejects } from "./_assert.ts";
+import { client, freshPair } from "./_servers.ts";
+import { exportSnapshot, importSnapshot, isSnapshotId } from "../lib/snapshot.ts";
+
+Deno.test("isSnapshotId takes what pg_export_snapshot returns, nothing else", () => {
+  assertOk(isSnapshotId("00000003-0000001B-1"));
+  assertOk(isSnapshotId("00000004-00000002"));
+  assertOk(!isSnapshotId("x'; DROP TABLE t; --"));
+  assertOk(!isSnapshotId(""));
+});
+
+Deno.test("exportSnapshot: read only, repeatable read, no JIT, empty search_path; readers see one moment", async () => {
+  const pair = await freshPair("snapshot");
+  try {
+    await pair.source.unsafe("CREATE TABLE t (id int); INSERT INTO t VALUES (1)");
+    const sql = client(pair.sourceUrl, 3);
+    const snapshot = await exportSnapshot(sql);
+    const reader = await sql.reserve();
+    try {
+      const [s] = await snapshot.conn.unsafe(
+        `SELECT current_setting('transaction_read_only') AS ro, current_setting('jit') AS jit,
+                current_setting('transaction_isolation') AS iso, current_setting('search_path') AS path`,
+      );
+      assertEquals({ ...s }, { ro: "on", jit: "off", iso: "repeatable read", path: "" });
+      await sql.unsafe("INSERT INTO t VALUES (2)");
+      await importSnapshot(reader, snapshot.id, { rowSecurity: false });
+      const [r] = await reader.unsafe(
+        "SELECT count(*)::int AS n, current_setting('row_security') AS rls FROM public.t",
+      );
+      assertEquals({ ...r }, { n: 1, rls: "off" });
+      await reader.unsafe("COMMIT");
+      await assertRejects(() => importSnapshot(reader, "1; DROP TABLE t", { rowSecurity: true }));
+    } finally {
+      reader.release();
+      await snapshot.close();
+      await sql.end();
+    }
+  } finally {
+    await pair.close();
+  }
+});
