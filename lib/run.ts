@@ -66,6 +66,7 @@ import {
   dropLeftovers,
   dropShadow,
   findDependents,
+  foreignDefaultPrivileges,
   lockTarget,
   readTargetState,
   sameDatabase,
@@ -492,6 +493,21 @@ class JobRun {
 
     this.#targetState = await readTargetState(this.#lock!);
     this.#checkExtensions(this.#structure.extensions);
+    if (this.#targetState.schemas.has(this.#c.target.schema)) {
+      const { role, owners } = await foreignDefaultPrivileges(this.#lock!, this.#c.target.schema);
+      if (owners.length) {
+        throw new JobError(
+          { job: this.#c.name, step: "plan", side: "target" },
+          `target schema "${this.#c.target.schema}" has default privileges given by ${
+            owners.map((r) => `role "${r}"`).join(", ")
+          } (ALTER DEFAULT PRIVILEGES … IN SCHEMA): the new schema must get them again, and ` +
+            `role "${role}" is not a member of ${owners.length > 1 ? "those roles" : "it"}. ` +
+            `Grant the membership (GRANT ${owners.map(quoteIdent).join(", ")} TO ${
+              quoteIdent(role)
+            }), or run the job as a role that has it.`,
+        );
+      }
+    }
     if (
       this.#targetState.schemas.has(this.#c.target.schema) && !(this.#c.cascade || this.#o.cascade)
     ) {

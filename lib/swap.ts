@@ -186,8 +186,8 @@ export class SwapError extends Error {
 
 /**
  * Replaces the target schema with the shadow in one transaction. Extensions living in the old
- * schema move to the new one; the old schema's privileges and comment are kept. Returns the
- * dependents that were dropped (only with `cascade`).
+ * schema move to the new one; the old schema's privileges, default privileges and comment, and
+ * its tables' grants, are kept. Returns the dependents that were dropped (only with `cascade`).
  */
 export async function swapShadow(conn: Conn, options: SwapOptions): Promise<string[]> {
   const lockTimeoutMs = options.lockTimeoutMs ?? 5000;
@@ -217,6 +217,18 @@ export async function swapShadow(conn: Conn, options: SwapOptions): Promise<stri
                       AND EXISTS (SELECT 1 FROM pg_class s JOIN pg_namespace sn ON sn.oid = s.relnamespace
                                    WHERE sn.nspname = ${options.shadow} AND s.relname = c.relname
                                      AND (s.relkind = 'S') = (c.relkind = 'S'))), '[]')
+                 || COALESCE((
+                   -- Default privileges given in the old schema (dropped with it) for the new one.
+                   SELECT jsonb_agg(format(
+                            'ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA %I GRANT %s ON %s TO %s%s',
+                            pg_get_userbyid(d.defaclrole), n.nspname, a.privilege_type,
+                            CASE d.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES'
+                                 WHEN 'f' THEN 'FUNCTIONS' WHEN 'T' THEN 'TYPES' END,
+                            CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
+                            CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+                            ORDER BY d.defaclrole, d.defaclobjtype, a.grantee, a.privilege_type)
+                     FROM pg_default_acl d, aclexplode(d.defaclacl) a
+                    WHERE d.defaclnamespace = n.oid), '[]')
                    AS grants,
                  (SELECT json_agg(x.extname) FROM pg_extension x WHERE x.extnamespace = n.oid)
                    AS extensions
@@ -250,6 +262,31 @@ export async function swapShadow(conn: Conn, options: SwapOptions): Promise<stri
       await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 4000)));
     }
   }
+}
+
+/** Default privileges in a schema that the current role cannot give again. */
+export interface ForeignDefaultPrivileges {
+  /** The current role. */
+  role: string;
+  /** The roles that gave them, of which `role` is not a member. */
+  owners: string[];
+}
+
+/**
+ * The default privileges in `schema` (`ALTER DEFAULT PRIVILEGES FOR ROLE r IN SCHEMA schema`)
+ * that the current role could not give again on the new schema, not being a member of `r`.
+ */
+export async function foreignDefaultPrivileges(
+  conn: Conn,
+  schema: string,
+): Promise<ForeignDefaultPrivileges> {
+  const rows = await conn`
+    SELECT current_user AS role,
+           COALESCE(json_agg(DISTINCT pg_get_userbyid(d.defaclrole))
+                      FILTER (WHERE NOT pg_has_role(d.defaclrole, 'MEMBER')), '[]') AS owners
+      FROM pg_default_acl d JOIN pg_namespace n ON n.oid = d.defaclnamespace
+     WHERE n.nspname = ${schema}`;
+  return { role: rows[0].role, owners: rows[0].owners };
 }
 
 /** The target schema has dependents outside it and the job does not allow dropping them. */

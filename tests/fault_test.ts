@@ -476,6 +476,22 @@ Deno.test("least privilege: non-superuser roles on both sides; row-level securit
     const [owner] = await pair
       .target`SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = 'staging'`;
     assertEquals(owner.owner, writer);
+
+    // Default privileges another role gave in the target schema: the writer cannot give them
+    // again on the new schema, so the run is refused before anything is written.
+    await pair.target.unsafe(
+      `ALTER DEFAULT PRIVILEGES IN SCHEMA staging GRANT SELECT ON TABLES TO "${writer}"`,
+    );
+    const [{ oid }] = await pair.target`SELECT 'staging'::regnamespace::int8 AS oid`;
+    const kept = await assertRejects(
+      () => runJob({ ...job, rowSecurity: true }, { name: "roles" }),
+      JobError,
+    ) as JobError;
+    assertStringIncludes(kept.message, "step plan (target)");
+    assertStringIncludes(kept.message, 'default privileges given by role "postgres"');
+    assertStringIncludes(kept.message, `GRANT "postgres" TO "${writer}"`);
+    const [{ oid: after }] = await pair.target`SELECT 'staging'::regnamespace::int8 AS oid`;
+    assertEquals(after, oid);
   } finally {
     await pair.close();
     await adminSource.unsafe(`DROP ROLE IF EXISTS "${reader}"`).catch(() => {});

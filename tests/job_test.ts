@@ -202,7 +202,7 @@ Deno.test("same schema name on both sides, re-run twice, extension in the schema
   }
 });
 
-Deno.test("a refresh keeps the privileges users gave on the target schema and its tables", async () => {
+Deno.test("a refresh keeps the privileges and default privileges users gave on the target schema", async () => {
   await withAcme("grants", async (pair) => {
     const role = `app_${pair.name}`.slice(0, 60);
     const j = job(pair, { users: {}, "Order Items": {} });
@@ -213,10 +213,22 @@ Deno.test("a refresh keeps the privileges users gave on the target schema and it
       GRANT USAGE ON SCHEMA staging TO "${role}";
       GRANT SELECT, UPDATE ON staging.users TO "${role}";
       GRANT USAGE ON SEQUENCE staging."Order Items_id_seq" TO "${role}";
+      ALTER DEFAULT PRIVILEGES IN SCHEMA staging GRANT SELECT, INSERT ON TABLES TO "${role}";
+      ALTER DEFAULT PRIVILEGES IN SCHEMA staging GRANT USAGE ON SEQUENCES TO PUBLIC;
+      ALTER DEFAULT PRIVILEGES FOR ROLE "${role}" IN SCHEMA staging
+        GRANT EXECUTE ON FUNCTIONS TO "${role}" WITH GRANT OPTION;
       COMMENT ON SCHEMA staging IS 'refreshed nightly';`,
     );
+    const defaults = () =>
+      pair.target.unsafe(`SELECT pg_get_userbyid(defaclrole) AS role, defaclobjtype AS kind,
+                                 defaclacl::text AS acl
+                            FROM pg_default_acl WHERE defaclnamespace = 'staging'::regnamespace
+                           ORDER BY 1, 2`).then((rows) => rows.map((r) => ({ ...r })));
+    const before = await defaults();
+    assertEquals(before.length, 3);
     try {
       await runJob(j, { name: "again" });
+      assertEquals(await defaults(), before);
       const [p] = await pair.target.unsafe(`SELECT
         has_schema_privilege('${role}', 'staging', 'USAGE') AS usage,
         has_table_privilege('${role}', 'staging.users', 'SELECT') AS sel,
