@@ -14,14 +14,17 @@
  */
 
 import type { Conn } from "./connect.ts";
-import { qualify } from "./sql.ts";
+import { qualify, quoteIdent, quoteLiteral } from "./sql.ts";
 
 const SYSTEM_SCHEMAS = ["pg_catalog", "information_schema", "pg_toast"];
 
 /** A column of a source table. */
 export interface Column {
   name: string;
-  /** `format_type` of the column's type without its typmod, schema-qualified when needed. */
+  /**
+   * `format_type` of the column's type without its typmod, schema-qualified when needed: `bpchar`
+   * and `"bit"` for `char(n)` and `bit(n)`, as `character` and `bit` would mean length 1.
+   */
   type: string;
   typeOid: number;
   /** A stored generated column: computed on the target, never copied. */
@@ -30,7 +33,8 @@ export interface Column {
   identity: string;
   /**
    * False when binary COPY would carry a type OID that may differ between servers (arrays and
-   * composites of user-defined types) or a user-defined base type's own binary format.
+   * composites of user-defined types), a user-defined base type's own binary format, or an object
+   * OID (`regclass` and the other `reg*` types, which text gives by name).
    */
   binarySafe: boolean;
 }
@@ -116,7 +120,7 @@ export async function readSchema(conn: Conn, schema: string): Promise<SchemaCata
   if (tables.length === 0) return { schema, oid: nsOid, tables, serverVersion };
   const byOid = new Map(tables.map((t) => [t.oid, t]));
   const columns = await conn.unsafe(`
-    SELECT a.attrelid::int8 AS rel, a.attname AS name, format_type(a.atttypid, NULL) AS type,
+    SELECT a.attrelid::int8 AS rel, a.attname AS name, format_type(a.atttypid, -1) AS type,
            a.atttypid::int8 AS type_oid, a.attgenerated <> '' AS generated,
            a.attidentity AS identity,
            NOT EXISTS (
@@ -128,7 +132,8 @@ export async function readSchema(conn: Conn, schema: string): Promise<SchemaCata
                 WHERE x IS NOT NULL AND x <> 0
              )
              SELECT 1 FROM ty JOIN pg_type t ON t.oid = ty.oid
-              WHERE t.oid >= 16384 AND t.typtype IN ('b', 'c')
+              WHERE (t.oid >= 16384 AND t.typtype IN ('b', 'c'))
+                 OR (t.oid < 16384 AND t.typname LIKE 'reg%')
            ) AS binary_safe
       FROM pg_attribute a
      WHERE a.attrelid = ANY(${oidArray([...byOid.keys()])}) AND a.attnum > 0
@@ -192,13 +197,23 @@ export interface Structure {
    * neither locks them nor needs privileges on them.
    */
   unneeded: string[];
+  /**
+   * What the chosen tables need of the source schema's other tables, which the job does not copy
+   * (`table acme.kid needs table "base"`): their structure cannot be restored without them.
+   */
+  missing: string[];
+  /**
+   * The chosen tables with extended statistics (`CREATE STATISTICS`, a post-data entry): they
+   * are analysed after post-data, or the statistics would stay empty.
+   */
+  withStatistics: string[];
 }
 
 /**
  * Follows `pg_depend` from the chosen tables (and their partitions, defaults, constraints,
- * indexes, triggers, policies, rules and owned sequences) to every object of the source schema
- * they need, and records the extensions whose members they use. Tables are never pulled in by
- * dependency: only chosen tables are copied.
+ * indexes, triggers, policies, rules, extended statistics and owned sequences) to every object
+ * of the source schema they need, and records the extensions whose members they use. Tables are
+ * never pulled in by dependency: only chosen tables are copied (see `Structure.missing`).
  */
 export async function readStructure(
   conn: Conn,
@@ -221,6 +236,8 @@ export async function readStructure(
       UNION ALL SELECT 'pg_trigger'::regclass, oid FROM pg_trigger
                  WHERE tgrelid IN (SELECT oid FROM rel) AND NOT tgisinternal
       UNION ALL SELECT 'pg_policy'::regclass, oid FROM pg_policy WHERE polrelid IN (SELECT oid FROM rel)
+      UNION ALL SELECT 'pg_statistic_ext'::regclass, oid FROM pg_statistic_ext
+                 WHERE stxrelid IN (SELECT oid FROM rel)
       UNION ALL SELECT 'pg_rewrite'::regclass, oid FROM pg_rewrite
                  WHERE ev_class IN (SELECT oid FROM rel) AND rulename <> '_RETURN'
       UNION ALL SELECT d.classid, d.objid FROM pg_depend d JOIN pg_class s ON s.oid = d.objid
@@ -232,7 +249,14 @@ export async function readStructure(
       SELECT classid, objid FROM owned
       UNION
       SELECT d.refclassid, d.refobjid
-        FROM walk w JOIN pg_depend d ON d.classid = w.classid AND d.objid = w.objid
+        FROM walk w JOIN (
+          SELECT classid, objid, refclassid, refobjid, deptype FROM pg_depend
+          -- A domain needs its constraints: their CHECKs may call functions, and pg_dump
+          -- writes a NOT VALID one as an entry of its own.
+          UNION ALL SELECT 'pg_type'::regclass::oid, contypid, 'pg_constraint'::regclass::oid, oid,
+                           'n'::"char"
+                      FROM pg_constraint WHERE contypid <> 0
+        ) d ON d.classid = w.classid AND d.objid = w.objid
        WHERE d.refobjid >= 16384 AND d.deptype IN ('n', 'a', 'i')
          AND d.refclassid NOT IN ('pg_namespace'::regclass, 'pg_extension'::regclass)
          AND NOT (d.refclassid = 'pg_class'::regclass
@@ -242,7 +266,18 @@ export async function readStructure(
     )
     SELECT w.classid::int8 AS classid, w.objid::int8 AS objid, o.type, o.schema, o.identity,
            EXISTS (SELECT 1 FROM owned x WHERE x.classid = w.classid AND x.objid = w.objid) AS owned,
-           x.extname AS extension, xn.nspname AS extension_schema
+           x.extname AS extension, xn.nspname AS extension_schema,
+           -- Tables it cannot be created without, which the walk does not follow (a parent it
+           -- inherits from, a table its policy reads, the table of an identity sequence).
+           (SELECT json_agg(DISTINCT jsonb_build_object(
+                     'schema', tn.nspname, 'table', t.relname,
+                     'identity', format('%I.%I', tn.nspname, t.relname)))
+              FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid
+              JOIN pg_namespace tn ON tn.oid = t.relnamespace
+             WHERE d.classid = w.classid AND d.objid = w.objid
+               AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('n', 'i')
+               AND t.relkind IN ('r', 'p', 'v', 'm', 'f') AND t.oid NOT IN (SELECT oid FROM rel))
+             AS needs
       FROM walk w
      CROSS JOIN LATERAL pg_identify_object(w.classid, w.objid, 0) o
       LEFT JOIN pg_depend e ON e.classid = w.classid AND e.objid = w.objid AND e.deptype = 'e'
@@ -252,7 +287,13 @@ export async function readStructure(
   const objects = new Set<string>();
   const extensions = new Map<string, Extension>();
   const outside = new Set<string>();
+  const missing = new Set<string>();
   for (const r of rows) {
+    for (const t of r.needs ?? []) {
+      if (t.schema === catalog.schema) {
+        missing.add(`${r.type} ${r.identity} needs table ${JSON.stringify(t.table)}`);
+      } else outside.add(`table ${t.identity}`);
+    }
     if (r.extension) extensions.set(r.extension, { name: r.extension, schema: r.extension_schema });
     // What belongs to a chosen table (a default, a trigger) may have no schema of its own.
     else if (r.owned || r.schema === catalog.schema) objects.add(`${r.classid}:${r.objid}`);
@@ -272,8 +313,9 @@ export async function readStructure(
     .filter((s) => objects.has(`1259:${s.oid}`))
     .map((s) => ({ oid: Number(s.oid), name: s.name }));
 
+  // A search_path is a list of identifiers: unquoted, "Acme" would be read as acme.
   await conn.unsafe(
-    `SELECT set_config('search_path', ${`'${catalog.schema.replaceAll("'", "''")}'`}, true)`,
+    `SELECT set_config('search_path', ${quoteLiteral(quoteIdent(catalog.schema))}, true)`,
   );
   const fkRows = await conn.unsafe(`
     SELECT c.oid::int8 AS oid, c.conname AS name, t.relname AS table, t.relkind = 'p' AS partitioned,
@@ -305,6 +347,9 @@ export async function readStructure(
     definition: f.definition,
   }));
   for (const fk of foreignKeys.filter((f) => f.inJob)) objects.add(`2606:${fk.oid}`);
+  const withStatistics = await conn.unsafe(`
+    SELECT DISTINCT c.relname AS name FROM pg_statistic_ext s JOIN pg_class c ON c.oid = s.stxrelid
+     WHERE s.stxrelid = ANY(${roots})`);
   const unneeded = await conn.unsafe(`
     SELECT relname AS name FROM pg_class
      WHERE relnamespace = ${catalog.oid} AND relkind IN ('r', 'p', 'v', 'm', 'f')
@@ -317,7 +362,9 @@ export async function readStructure(
     extensions: [...extensions.values()].sort((a, b) => a.name.localeCompare(b.name)),
     foreignKeys,
     outside: [...outside].sort(),
+    missing: [...missing].sort(),
     unneeded: unneeded.map((r) => r.name),
+    withStatistics: withStatistics.map((r) => r.name),
   };
 }
 

@@ -214,6 +214,10 @@ function checkJob(c: Collector, name: string, value: unknown): JobConfig | undef
   c.unknownKeys(path, value, JOB_KEYS);
   const source = checkEndpoint(c, `${path}.source`, value.source);
   const target = checkEndpoint(c, `${path}.target`, value.target);
+  // The target schema is dropped and replaced: never a system schema.
+  if (target.schema === "information_schema" || target.schema.startsWith("pg_")) {
+    c.add(`${path}.target.schema`, `"${target.schema}" is a system schema: choose one of your own`);
+  }
   const tables = checkTables(c, `${path}.tables`, value.tables);
   for (const key of ["cascade", "rowSecurity"] as const) {
     if (value[key] !== undefined && typeof value[key] !== "boolean") {

@@ -102,9 +102,15 @@ export async function openClient(
   const base = toPostgresJs(info);
   const connection: Record<string, string> = {
     application_name: options.applicationName ?? "pg-xmat",
+    // As pg_dump does: a job's sessions run long statements and wait idle in a transaction (the
+    // exported snapshot while the tables copy); a database's or role's timeouts would end them.
+    statement_timeout: "0",
+    idle_in_transaction_session_timeout: "0",
     ...base.connection,
   };
   if (side === "source") connection.default_transaction_read_only = "on";
+  // As pg_restore does: XML content that is no document loads whatever the database's setting.
+  if (side === "target") connection.xmloption = "content";
   // postgres.js takes one host per port (its types say a single host; it splits on commas).
   const sql = postgres({
     ...base,

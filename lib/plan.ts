@@ -87,16 +87,30 @@ export function planTables(
     chosen.set(table.oid, { table, named: spec });
   }
   // A partition whose ancestor is copied is copied through that ancestor, never again.
-  const isCovered = (t: Table): boolean => {
+  const coveredBy = (t: Table): Table | undefined => {
     for (let p = t.parentOid; p !== undefined; p = byOid.get(p)?.parentOid) {
-      if (chosen.has(p)) return true;
+      if (chosen.has(p)) return byOid.get(p);
     }
-    return false;
+    return undefined;
   };
 
   const plans: TablePlan[] = [];
   for (const { table, named } of chosen.values()) {
-    if (isCovered(table)) continue;
+    const ancestor = coveredBy(table);
+    if (ancestor) {
+      // Its rows are read by the ancestor's query: its own filter or transform (an anonymising
+      // one among them) would be silently lost.
+      if (whereSql(named?.where) !== undefined || Object.keys(named?.select ?? {}).length) {
+        issues.push(
+          `${path(table.name)}: partition ${JSON.stringify(table.name)} is copied through ${
+            JSON.stringify(ancestor.name)
+          }, so its own where and select would not apply: give them to ${
+            JSON.stringify(ancestor.name)
+          }, or name the partitions without their parent`,
+        );
+      }
+      continue;
+    }
     const all = table.columns.map((c) => c.name);
     const copied = table.columns.filter((c) => !c.generated);
     const generated = new Set(table.columns.filter((c) => c.generated).map((c) => c.name));

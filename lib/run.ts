@@ -462,12 +462,20 @@ class JobRun {
     }
     await this.#probeQueries(conn);
     this.#structure = await readStructure(conn, catalog, this.#plans.map((p) => p.table.oid));
+    if (this.#structure.missing.length) {
+      throw new JobError(
+        { job: this.#c.name, step: "plan", side: "source" },
+        `the tables cannot be created without tables the job does not copy: ${
+          this.#structure.missing.join("; ")
+        }. Add those to the job's tables (\`where: "false"\` copies a table's structure only)`,
+      );
+    }
     const indexes = await readIndexes(conn, this.#plans.map((p) => p.table.oid));
     this.#builds = indexBuilds(indexes, this.#shadow);
     const built = new Set(this.#builds.map((b) => b.index));
     this.#analyzedInCopy = new Set(
       this.#plans.filter((p) =>
-        !p.table.partitioned &&
+        !p.table.partitioned && !this.#structure!.withStatistics.includes(p.table.name) &&
         indexes.every((i) => i.table !== p.table.name || built.has(i.name))
       ).map((p) => p.table.name),
     );
@@ -660,6 +668,8 @@ class JobRun {
     const stop = new AbortController();
     const signal = this.#o.signal ? AbortSignal.any([this.#o.signal, stop.signal]) : stop.signal;
     let first: { error: unknown } | undefined;
+    const workers = Math.min(this.#parallel, pieces.length);
+    let imported = 0;
     const worker = async () => {
       try {
         const source = await this.#source!.reserve();
@@ -672,6 +682,9 @@ class JobRun {
           void await this.#target!`SELECT pg_cancel_backend(${targetPid})`;
         const w: CopyWorker = { source, target, signal, cancelSource, cancelTarget };
         await importSnapshot(source, this.#snapshot!.id, { rowSecurity: this.#c.rowSecurity });
+        // Every reader holds the snapshot now: the exporting transaction is not left idle for
+        // the whole copy, where a timeout or an administrator could end its session.
+        if (++imported === workers) await this.#closeSnapshot();
         for (let task = await queue.next(); task && !signal.aborted; task = await queue.next()) {
           if (task.kind === "copy") await this.#copyOne(task.piece, copying, w);
           else await this.#targetWork(task, w);
@@ -688,11 +701,16 @@ class JobRun {
         queue.close();
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.#parallel, pieces.length) }, worker));
+    await Promise.all(Array.from({ length: workers }, worker));
     if (first) throw first.error;
     this.#o.signal?.throwIfAborted();
-    await this.#snapshot!.close();
+  }
+
+  /** Ends the exporting transaction (once: the snapshot is gone afterwards). */
+  async #closeSnapshot(): Promise<void> {
+    const snapshot = this.#snapshot;
     this.#snapshot = undefined;
+    await snapshot?.close();
   }
 
   /**
@@ -877,7 +895,7 @@ class JobRun {
       await Promise.all([this.#source?.end({ timeout: 0 }), this.#target?.end({ timeout: 0 })]);
       if (this.#shadowBuilt && !this.#swapped) await this.#dropShadow();
     } else {
-      await this.#snapshot?.close();
+      await this.#closeSnapshot();
       this.#lock?.release();
       await Promise.all([this.#source?.end({ timeout: 5 }), this.#target?.end({ timeout: 5 })]);
     }

@@ -84,4 +84,11 @@ export async function importSnapshot(
   await conn.unsafe(BEGIN);
   await conn.unsafe(`SET TRANSACTION SNAPSHOT ${quoteLiteral(id)}`);
   await conn.unsafe(`SET LOCAL row_security = ${options.rowSecurity ? "on" : "off"}`);
+  // COPY's text is written in the source's settings and read in the target's: a date style,
+  // interval style or float precision set on the source database would change the values.
+  // `DateStyle = ISO` keeps the session's day/month order for the job's own date literals.
+  await conn.unsafe(
+    "SELECT set_config('DateStyle', 'ISO', true), set_config('IntervalStyle', 'postgres', true), " +
+      "set_config('extra_float_digits', '3', true)",
+  );
 }

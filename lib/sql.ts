@@ -194,7 +194,7 @@ export function conditionSql(column: string, condition: Condition): string {
  */
 export function whereSql(where: Where | undefined): string | undefined {
   if (where === undefined) return undefined;
-  if (typeof where === "string") return `(${where})`;
+  if (typeof where === "string") return `(${endsLine(where)})`;
   const parts = Object.entries(where).map(([column, condition]) => conditionSql(column, condition));
   return parts.length ? parts.join(" AND ") : undefined;
 }
@@ -209,7 +209,17 @@ export function whereSql(where: Where | undefined): string | undefined {
  * ```
  */
 export function selectExpression(column: string, expression: string): string {
-  return expression.replaceAll(COLUMN_PLACEHOLDER, quoteIdent(column));
+  // A function, not a string: `$$`, `$&` and the like in a replacement string are patterns, and
+  // column names may contain them.
+  return endsLine(expression.replaceAll(COLUMN_PLACEHOLDER, () => quoteIdent(column)));
+}
+
+/**
+ * The user's SQL goes inside parentheses of a one-line statement: a `--` comment at its end
+ * would swallow the rest, so SQL that may hold one ends its line.
+ */
+function endsLine(sql: string): string {
+  return sql.includes("--") ? `${sql}\n` : sql;
 }
 
 /** A column as COPY sees it: its name and its type (`format_type` without typmod). */
@@ -270,7 +280,10 @@ export function pageRangeSql(range: PageRange): string {
  */
 export function copyOutSql(input: CopyOutInput, format: "text" | "binary" = "text"): string {
   const list = input.columns.map(({ name, type }) => {
-    const expression = input.select?.[name];
+    // Own keys only: a column named "constructor" is no `select` key of a plain object.
+    const expression = input.select && Object.hasOwn(input.select, name)
+      ? input.select[name]
+      : undefined;
     if (expression === undefined) return quoteIdent(name);
     return `CAST((${selectExpression(name, expression)}) AS ${type}) AS ${quoteIdent(name)}`;
   });
@@ -300,12 +313,14 @@ export function copyInSql(
   format: "text" | "binary" = "text",
   freeze = false,
 ): string {
-  const list = columns.map(quoteIdent).join(", ");
+  // No list for a table whose columns are all generated (or that has none): `()` is a syntax
+  // error, and COPY's default list leaves generated columns out.
+  const list = columns.length ? ` (${columns.map(quoteIdent).join(", ")})` : "";
   const options = [
     ...(format === "binary" ? ["FORMAT binary"] : []),
     ...(freeze ? ["FREEZE"] : []),
   ];
-  return `COPY ${qualify(schema, table)} (${list}) FROM STDIN${
+  return `COPY ${qualify(schema, table)}${list} FROM STDIN${
     options.length ? ` (${options.join(", ")})` : ""
   }`;
 }

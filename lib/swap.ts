@@ -82,11 +82,19 @@ export async function findDependents(conn: Conn, schema: string, shadow = ""): P
       SELECT 'pg_class'::regclass, c.oid FROM pg_class c, ns WHERE c.relnamespace = ns.oid
       UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t, ns WHERE t.typnamespace = ns.oid
       UNION ALL SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p, ns WHERE p.pronamespace = ns.oid
+      -- Collations, operators, text search configurations…: whatever else the schema holds
+      -- (but its extensions, which move into the new schema).
+      UNION ALL SELECT d.classid, d.objid FROM pg_depend d, ns
+                 WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = ns.oid
+                   AND d.classid <> 'pg_extension'::regclass
     ),
     deps AS (
       SELECT DISTINCT d.classid, d.objid, d.refclassid, d.refobjid
         FROM pg_depend d JOIN objs o ON o.classid = d.refclassid AND o.objid = d.refobjid
        WHERE d.deptype IN ('n', 'a')
+         -- An extension's objects move with it: what uses them is not dropped.
+         AND NOT EXISTS (SELECT 1 FROM pg_depend e
+                          WHERE e.classid = d.refclassid AND e.objid = d.refobjid AND e.deptype = 'e')
     ),
     placed AS (
       -- The schema a dependent lives in: its own, or its table's or operator family's.

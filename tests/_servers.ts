@@ -70,6 +70,28 @@ export async function freshPair(prefix: string): Promise<Pair> {
   };
 }
 
+/** `withPair`, with `script` run on the source database first. */
+export function withSource(
+  name: string,
+  script: string,
+  fn: (pair: Pair) => Promise<void>,
+): Promise<void> {
+  return withPair(name, async (pair) => {
+    await exec(pair.source, script);
+    await fn(pair);
+  });
+}
+
+/** Runs `fn` on a fresh pair of databases, and drops them afterwards. */
+export async function withPair(name: string, fn: (pair: Pair) => Promise<void>): Promise<void> {
+  const pair = await freshPair(name);
+  try {
+    await fn(pair);
+  } finally {
+    await pair.close();
+  }
+}
+
 /** Runs a multi-statement SQL script. */
 export async function exec(sql: postgres.Sql, script: string): Promise<void> {
   await sql.unsafe(script).simple();

@@ -143,3 +143,16 @@ Deno.test("mergeSpecs: wildcard keys apply only where the column exists, named k
   assertEquals(mergeSpecs({ where: "id > 1" }, { where: { id: 2 } }, ["id"]).where, { id: 2 });
   assertEquals(mergeSpecs({ where: { id: 1 } }, { where: "true" }, ["id"]).where, "true");
 });
+
+Deno.test("a system schema is never a target: it would be dropped and replaced", () => {
+  for (const schema of ["information_schema", "pg_catalog", "pg_temp"]) {
+    assertEquals(
+      issues({ a: { ...endpoints, target: { ...endpoints.target, schema }, tables: { t: {} } } }),
+      [`jobs["a"].target.schema: "${schema}" is a system schema: choose one of your own`],
+    );
+  }
+  // Reading from one is fine.
+  const source = { ...endpoints.source, schema: "pg_catalog" };
+  const [job] = validateJobs({ a: { ...endpoints, source, tables: { t: {} } } });
+  assertEquals(job.source.schema, "pg_catalog");
+});

@@ -7,7 +7,7 @@
 
 import { assertEquals, assertOk } from "./_assert.ts";
 import { ACME } from "./_fixtures.ts";
-import { describeSchema, exec, freshPair, type Pair, tableText } from "./_servers.ts";
+import { describeSchema, exec, type Pair, tableText, withPair } from "./_servers.ts";
 import { openClient } from "../lib/connect.ts";
 import { copyTable } from "../lib/copy.ts";
 import { readSchema } from "../lib/catalog.ts";
@@ -15,15 +15,6 @@ import { validateJobs } from "../lib/config.ts";
 import { planTables } from "../lib/plan.ts";
 import { runJob } from "../lib/run.ts";
 import type { Job, TableSpec } from "../lib/types.ts";
-
-async function withPair(name: string, fn: (pair: Pair) => Promise<void>): Promise<void> {
-  const pair = await freshPair(name);
-  try {
-    await fn(pair);
-  } finally {
-    await pair.close();
-  }
-}
 
 function job(pair: Pair, schema: string, tables: Record<string, TableSpec>): Job {
   return {

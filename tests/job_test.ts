@@ -5,7 +5,15 @@
 
 import { assertEquals, assertOk, assertRejects, assertStringIncludes } from "./_assert.ts";
 import { ACME, ACME_TABLES } from "./_fixtures.ts";
-import { describeSchema, exec, freshPair, type Pair, schemaNames, tableText } from "./_servers.ts";
+import {
+  describeSchema,
+  exec,
+  freshPair,
+  type Pair,
+  schemaNames,
+  tableText,
+  withSource,
+} from "./_servers.ts";
 import { runJob } from "../lib/run.ts";
 import { ConfigError, JobError } from "../lib/errors.ts";
 import type { Job, RunEvent, TableSpec } from "../lib/mod.ts";
@@ -19,14 +27,8 @@ function job(pair: Pair, tables: Record<string, TableSpec>, extra: Partial<Job> 
   };
 }
 
-async function withAcme(name: string, fn: (pair: Pair) => Promise<void>): Promise<void> {
-  const pair = await freshPair(name);
-  try {
-    await exec(pair.source, ACME);
-    await fn(pair);
-  } finally {
-    await pair.close();
-  }
+function withAcme(name: string, fn: (pair: Pair) => Promise<void>): Promise<void> {
+  return withSource(name, ACME, fn);
 }
 
 async function ids(pair: Pair, table: string, schema = "staging"): Promise<number[]> {

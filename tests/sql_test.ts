@@ -74,6 +74,8 @@ Deno.test("whereSql ANDs keys, wraps ORs and raw strings", () => {
   assertEquals(whereSql({}), undefined);
   assertEquals(whereSql({ a: 1, b: [2, null] }), '"a" = 1 AND ("b" IN (2) OR "b" IS NULL)');
   assertEquals(whereSql("a = 1 OR b = 2"), "(a = 1 OR b = 2)");
+  // A comment at the end must not swallow the closing parenthesis.
+  assertEquals(whereSql("a = 1 -- recent only"), "(a = 1 -- recent only\n)");
 });
 
 Deno.test("selectExpression replaces every {column_name}", () => {
@@ -82,6 +84,7 @@ Deno.test("selectExpression replaces every {column_name}", () => {
     'md5("Email") || "Email"',
   );
   assertEquals(selectExpression("x", "now()"), "now()");
+  assertEquals(selectExpression("x", "'x' -- fixed"), "'x' -- fixed\n");
 });
 
 Deno.test("copyOutSql: ONLY for plain tables, casts for select, where, binary", () => {
