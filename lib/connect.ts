@@ -133,6 +133,13 @@ export async function openClient(
     // without awaiting it: a pool destroyed during that fetch (clean-up after a failure)
     // would leave a rejection nobody can handle.
     const all = await Promise.all(Array.from({ length: options.max ?? 1 }, () => sql.reserve()));
+    // A database's `idle_session_timeout` would end the sessions that wait their turn (the
+    // target lock's, the spares). Older servers refuse it as a startup parameter, hence here.
+    await Promise.all(
+      all.map((conn) =>
+        conn`SELECT set_config(name, '0', false) FROM pg_settings WHERE name = 'idle_session_timeout'`
+      ),
+    );
     for (const conn of all) conn.release();
   } catch (error) {
     await sql.end({ timeout: 0 }).catch(() => {});

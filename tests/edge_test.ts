@@ -344,7 +344,8 @@ Deno.test("timeouts set on the databases do not end a job's sessions", async () 
   await withPair("e-timeouts", async (pair) => {
     const timeouts = `
       ALTER DATABASE "${pair.name}" SET statement_timeout = '1s';
-      ALTER DATABASE "${pair.name}" SET idle_in_transaction_session_timeout = '1s';`;
+      ALTER DATABASE "${pair.name}" SET idle_in_transaction_session_timeout = '1s';
+      ALTER DATABASE "${pair.name}" SET idle_session_timeout = '1s';`;
     await exec(pair.source, timeouts);
     await exec(pair.target, timeouts);
     await exec(
@@ -354,9 +355,10 @@ Deno.test("timeouts set on the databases do not end a job's sessions", async () 
       CREATE TABLE s.slow (id int PRIMARY KEY, v text);
       INSERT INTO s.slow SELECT i, 'x' FROM generate_series(1, 5) i;`,
     );
-    // The copy outlasted both: sessions idle in a transaction (the target's while the source
+    // The copy outlasted them: sessions idle in a transaction (the target's while the source
     // computes rows, the exported snapshot's) were ended and the job failed; with the source's
-    // alone, the process crashed in postgres.js when the job committed the snapshot.
+    // alone, the process crashed in postgres.js when the job committed the snapshot. Idle
+    // sessions (the target lock's, the pools' spares) were ended too.
     const report = await runJob(
       job(pair, "s", { slow: { select: { v: "{column_name} || pg_sleep(0.3)::text" } } }),
       { name: "timeouts", jobs: 1 },
