@@ -67,6 +67,7 @@ import {
   dropShadow,
   findDependents,
   foreignDefaultPrivileges,
+  inTransaction,
   lockTarget,
   readTargetState,
   sameDatabase,
@@ -795,18 +796,32 @@ class JobRun {
   async #orphans(): Promise<Map<number, number>> {
     const counts = new Map<number, number>();
     const keys = this.#structure!.foreignKeys.filter((f) => f.inJob && mayOrphan(f, this.#plans));
-    for (const fk of keys) {
-      const child = qualify(this.#shadow, fk.table);
-      const parent = qualify(this.#shadow, fk.refTable);
-      const notNull = fk.columns.map((c) => `c.${quoteIdent(c)} IS NOT NULL`).join(" AND ");
-      const match = fk.columns.map((c, i) =>
-        `p.${quoteIdent(fk.refColumns[i])} = c.${quoteIdent(c)}`
-      ).join(" AND ");
-      const [row] = await this.#lock!.unsafe(
-        `SELECT count(*)::int8 AS n FROM ${child} c WHERE ${notNull} AND NOT EXISTS (SELECT 1 FROM ${parent} p WHERE ${match})`,
+    if (!keys.length) return counts;
+    // `=` must be the keys' own: citext's, say, where the target has the extension (in the
+    // shadow or elsewhere), not text's, found through an implicit cast.
+    const path = [
+      this.#shadow,
+      ...this.#structure!.extensions.flatMap((e) =>
+        this.#targetState!.extensions.get(e.name) ?? []
+      ),
+    ];
+    await inTransaction(this.#lock!, async (tx) => {
+      await tx.unsafe(
+        `SELECT set_config('search_path', ${quoteLiteral(path.map(quoteIdent).join(", "))}, true)`,
       );
-      if (Number(row.n) > 0) counts.set(fk.oid, Number(row.n));
-    }
+      for (const fk of keys) {
+        const child = qualify(this.#shadow, fk.table);
+        const parent = qualify(this.#shadow, fk.refTable);
+        const notNull = fk.columns.map((c) => `c.${quoteIdent(c)} IS NOT NULL`).join(" AND ");
+        const match = fk.columns.map((c, i) =>
+          `p.${quoteIdent(fk.refColumns[i])} = c.${quoteIdent(c)}`
+        ).join(" AND ");
+        const [row] = await tx.unsafe(
+          `SELECT count(*)::int8 AS n FROM ${child} c WHERE ${notNull} AND NOT EXISTS (SELECT 1 FROM ${parent} p WHERE ${match})`,
+        );
+        if (Number(row.n) > 0) counts.set(fk.oid, Number(row.n));
+      }
+    });
     return counts;
   }
 

@@ -463,3 +463,25 @@ Deno.test("a -- comment at the end of a where string or a select expression", as
     },
   );
 });
+
+Deno.test("orphans are counted with the key's own equality: citext kept off the search_path", async () => {
+  await withSource(
+    "e-citext-fk",
+    `CREATE EXTENSION citext;
+    CREATE SCHEMA s;
+    CREATE TABLE s.parent (code citext PRIMARY KEY);
+    CREATE TABLE s.child (id int PRIMARY KEY, code citext REFERENCES s.parent);
+    INSERT INTO s.parent VALUES ('ANN'), ('BOB');
+    INSERT INTO s.child VALUES (1, 'ann'), (2, 'bob');`,
+    async (pair) => {
+      await exec(pair.target, "CREATE SCHEMA staging; CREATE EXTENSION citext WITH SCHEMA staging");
+      // Compared as text, 'ann' had no parent 'ANN' either: two orphans instead of one.
+      const report = await runJob(
+        job(pair, "s", { parent: { where: { code: "ANN" } }, child: {} }),
+        { name: "citext-fk" },
+      );
+      const warning = report.warnings.find((w) => w.includes("child_code_fkey"));
+      assertStringIncludes(warning ?? "", ": 1 row reference rows");
+    },
+  );
+});
