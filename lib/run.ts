@@ -434,8 +434,9 @@ class JobRun {
       if (this.#c.source.schema === this.#c.target.schema) {
         throw new JobError(
           { job: this.#c.name, step: "snapshot" },
-          `source and target are the same schema "${this.#c.source.schema}" of the same database: ` +
-            `the job would replace its own source. Choose another target schema or database.`,
+          `source and target are the same schema "${this.#c.source.schema}" of the same database ` +
+            `(or the source is a standby of the target's): the job would replace its own source. ` +
+            `Choose another target schema or database.`,
         );
       }
     }

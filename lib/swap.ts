@@ -33,22 +33,29 @@ export async function lockTarget(conn: Conn, target: string): Promise<boolean> {
 /**
  * True when `source` is the very database `target` is connected to: the target's session holds
  * the target lock, and the source sees that lock in its own database. Works without privileges
- * and whatever the URLs look like (another host name, a socket, a pooler).
+ * and whatever the URLs look like (another host name, a socket, a pooler). A hot standby of the
+ * target sees no lock of the primary: a source in recovery is the target's database when its
+ * server has the target's system identifier and its database the target database's OID (a
+ * server merely restored from a backup of the target is not in recovery, and not taken for it).
  */
 export async function sameDatabase(
   source: Conn,
   target: Conn,
   targetSchema: string,
 ): Promise<boolean> {
-  const [t] = await target`SELECT pg_backend_pid() AS pid`;
-  const [row] = await source`
-    SELECT EXISTS (
-      SELECT 1 FROM pg_locks
-       WHERE locktype = 'advisory' AND pid = ${t.pid}
-         AND classid = hashtext(${LOCK_NAMESPACE})::oid AND objid = hashtext(${targetSchema})::oid
-         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-    ) AS same`;
-  return row.same;
+  const identity = `(SELECT system_identifier FROM pg_control_system())::text AS system,
+    (SELECT oid FROM pg_database WHERE datname = current_database())::int8 AS database`;
+  const [t] = await target.unsafe(`SELECT pg_backend_pid() AS pid, ${identity}`);
+  const [row] = await source.unsafe(
+    `SELECT EXISTS (
+       SELECT 1 FROM pg_locks
+        WHERE locktype = 'advisory' AND pid = $1
+          AND classid = hashtext($2)::oid AND objid = hashtext($3)::oid
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+     ) AS same, pg_is_in_recovery() AS standby, ${identity}`,
+    [t.pid, LOCK_NAMESPACE, targetSchema],
+  );
+  return row.same || (row.standby && row.system === t.system && row.database === t.database);
 }
 
 /** The target's schemas and extensions, as the rename dance and the swap need them. */

@@ -108,6 +108,45 @@ export async function startCluster(name: string, options: ClusterOptions = {}): 
     Object.entries(settings).map(([k, v]) => `${k} = ${v}\n`).join(""),
     { append: true },
   );
+  return await launch(name, bin, dir, dataDir, asPostgres);
+}
+
+/**
+ * Starts a hot standby of `primary`: a base backup of it, streaming from it, in a temporary
+ * directory of its own.
+ */
+export async function startStandby(primary: Cluster, name: string): Promise<Cluster> {
+  const asPostgres = isRoot();
+  const dir = await Deno.makeTempDir({ prefix: `pgxmat-${name}-` });
+  if (asPostgres) await run("chown", ["postgres:", dir], false);
+  const dataDir = join(dir, "data");
+  // Over the primary's socket, where the superuser is trusted.
+  await run(join(primary.bin, "pg_basebackup"), [
+    `--pgdata=${dataDir}`,
+    `--host=${primary.dir}`,
+    `--port=${primary.port}`,
+    "--username=postgres",
+    "--write-recovery-conf",
+    "--wal-method=stream",
+    "--checkpoint=fast",
+    "--no-sync",
+  ], asPostgres);
+  await Deno.writeTextFile(
+    join(dataDir, "postgresql.auto.conf"),
+    `unix_socket_directories = '${dir}'\n`,
+    { append: true },
+  );
+  return await launch(name, primary.bin, dir, dataDir, asPostgres);
+}
+
+/** Starts the server of a data directory on a free port. */
+async function launch(
+  name: string,
+  bin: string,
+  dir: string,
+  dataDir: string,
+  asPostgres: boolean,
+): Promise<Cluster> {
   const pgCtl = (args: string[]) =>
     run(join(bin, "pg_ctl"), ["-D", dataDir, "-l", join(dir, "server.log"), ...args], asPostgres)
       .then(() => {});

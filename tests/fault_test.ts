@@ -22,7 +22,7 @@ import {
   schemaNames,
   servers,
 } from "./_servers.ts";
-import { startCluster } from "../scripts/clusters.ts";
+import { type Cluster, startCluster, startStandby } from "../scripts/clusters.ts";
 import { runJob } from "../lib/run.ts";
 import { JobError } from "../lib/errors.ts";
 import type { Job, TableSpec } from "../lib/types.ts";
@@ -315,6 +315,42 @@ Deno.test("source = target (however the URL is spelled) is refused before anythi
       'source and target are the same schema "acme" of the same database',
     );
   });
+});
+
+Deno.test("a hot standby of the target, as the source of the same schema, is refused", async () => {
+  const primary = await startCluster("fault-primary");
+  let standby: Cluster | undefined;
+  const app = client(primary.url(), 1);
+  try {
+    await app.unsafe("CREATE DATABASE app");
+    const db = client(primary.url("app"), 1);
+    await db.unsafe("CREATE SCHEMA s; CREATE TABLE s.t (id int PRIMARY KEY)").simple();
+    await db.unsafe("INSERT INTO s.t SELECT generate_series(1, 10)");
+    await db.end();
+    standby = await startStandby(primary, "fault-standby");
+    // The primary's lock is not replicated: only the servers' identity tells them apart.
+    const job: Job = {
+      source: { database: standby.url("app"), schema: "s" },
+      target: { database: primary.url("app"), schema: "s" },
+      tables: { t: { where: { id: 1 } } },
+    };
+    const refused = await assertRejects(() => runJob(job, { name: "standby" }), JobError);
+    assertStringIncludes(refused.message, "or the source is a standby of the target's");
+    const check = client(primary.url("app"), 1);
+    const [{ n }] = await check`SELECT count(*)::int AS n FROM s.t`;
+    await check.end();
+    assertEquals(n, 10);
+    // Another schema of the same database is a target like any other: the standby is only read.
+    const report = await runJob(
+      { ...job, target: { ...job.target, schema: "extract" } },
+      { name: "standby" },
+    );
+    assertEquals(report.tables[0].rows, 1);
+  } finally {
+    await app.end();
+    await standby?.stop();
+    await primary.stop();
+  }
 });
 
 Deno.test("dependents of the target schema: refused with the list; --cascade drops them", async () => {
