@@ -198,8 +198,8 @@ export interface Structure {
    */
   unneeded: string[];
   /**
-   * What the chosen tables need of the source schema's other tables, which the job does not copy
-   * (`table acme.kid needs table "base"`): their structure cannot be restored without them.
+   * What the chosen tables need of the source schema's other tables and views, which the job does
+   * not copy (`table acme.kid needs table "base"`): their structure cannot be restored without them.
    */
   missing: string[];
   /**
@@ -271,7 +271,9 @@ export async function readStructure(
            -- inherits from, a table its policy reads, the table of an identity sequence).
            (SELECT json_agg(DISTINCT jsonb_build_object(
                      'schema', tn.nspname, 'table', t.relname,
-                     'identity', format('%I.%I', tn.nspname, t.relname)))
+                     'identity', format('%I.%I', tn.nspname, t.relname),
+                     'kind', CASE t.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+                                            WHEN 'f' THEN 'foreign table' ELSE 'table' END))
               FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid
               JOIN pg_namespace tn ON tn.oid = t.relnamespace
              WHERE d.classid = w.classid AND d.objid = w.objid
@@ -291,8 +293,8 @@ export async function readStructure(
   for (const r of rows) {
     for (const t of r.needs ?? []) {
       if (t.schema === catalog.schema) {
-        missing.add(`${r.type} ${r.identity} needs table ${JSON.stringify(t.table)}`);
-      } else outside.add(`table ${t.identity}`);
+        missing.add(`${r.type} ${r.identity} needs ${t.kind} ${JSON.stringify(t.table)}`);
+      } else outside.add(`${t.kind} ${t.identity}`);
     }
     if (r.extension) extensions.set(r.extension, { name: r.extension, schema: r.extension_schema });
     // What belongs to a chosen table (a default, a trigger) may have no schema of its own.

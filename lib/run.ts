@@ -467,9 +467,10 @@ class JobRun {
     if (this.#structure.missing.length) {
       throw new JobError(
         { job: this.#c.name, step: "plan", side: "source" },
-        `the tables cannot be created without tables the job does not copy: ${
+        `the tables cannot be created without relations the job does not copy: ${
           this.#structure.missing.join("; ")
-        }. Add those to the job's tables (\`where: "false"\` copies a table's structure only)`,
+        }. Add the tables to the job (\`where: "false"\` copies a table's structure only); ` +
+          `pg-xmat copies no views, materialized views or foreign tables: leave out what needs one`,
       );
     }
     const indexes = await readIndexes(conn, this.#plans.map((p) => p.table.oid));
