@@ -94,13 +94,13 @@ function jsonDocument(
   error: ErrorInfo | null,
   seconds: number,
 ): RunDocument | DryRunDocument | ListDocument {
+  const status = { ok: code === 0, exitCode: code };
   switch (outcome.mode) {
     case "list":
       return {
         pgXmat: VERSION,
         mode: "list",
-        ok: code === 0,
-        exitCode: code,
+        ...status,
         config: args?.config ?? "",
         pattern: args?.pattern ?? null,
         jobs: outcome.listed,
@@ -110,8 +110,7 @@ function jsonDocument(
       return {
         pgXmat: VERSION,
         mode: "dry-run",
-        ok: code === 0,
-        exitCode: code,
+        ...status,
         seconds,
         jobs: outcome.selected.map((j) =>
           outcome.plans.find((p) => p.job === j.name) ??
@@ -123,8 +122,7 @@ function jsonDocument(
       return {
         pgXmat: VERSION,
         mode: "run",
-        ok: code === 0,
-        exitCode: code,
+        ...status,
         seconds,
         jobs: outcome.recorder?.results() ?? [],
         error,
