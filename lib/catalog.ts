@@ -264,7 +264,9 @@ export async function readStructure(
          AND NOT EXISTS (SELECT 1 FROM pg_depend e
                           WHERE e.classid = w.classid AND e.objid = w.objid AND e.deptype = 'e')
     )
+    -- pg_identify_object() quotes the schema's name where it needs quotes ("HRData").
     SELECT w.classid::int8 AS classid, w.objid::int8 AS objid, o.type, o.schema, o.identity,
+           o.schema = quote_ident(${quoteLiteral(catalog.schema)}) AS in_schema,
            EXISTS (SELECT 1 FROM owned x WHERE x.classid = w.classid AND x.objid = w.objid) AS owned,
            x.extname AS extension, xn.nspname AS extension_schema,
            -- Tables it cannot be created without, which the walk does not follow (a parent it
@@ -298,7 +300,7 @@ export async function readStructure(
     }
     if (r.extension) extensions.set(r.extension, { name: r.extension, schema: r.extension_schema });
     // What belongs to a chosen table (a default, a trigger) may have no schema of its own.
-    else if (r.owned || r.schema === catalog.schema) objects.add(`${r.classid}:${r.objid}`);
+    else if (r.owned || r.in_schema) objects.add(`${r.classid}:${r.objid}`);
     else if (
       r.schema && !SYSTEM_SCHEMAS.includes(r.schema) && r.type !== "schema" &&
       !r.identity.endsWith("[]") // an array type goes with its element type

@@ -123,7 +123,7 @@ export async function findDependents(conn: Conn, schema: string, shadow = ""): P
           WHEN 'pg_amop'::regclass THEN (SELECT f.opfnamespace FROM pg_amop p
                                            JOIN pg_opfamily f ON f.oid = p.amopfamily WHERE p.oid = d.objid)
           ELSE (SELECT oid FROM pg_namespace
-                 WHERE nspname = (pg_identify_object(d.classid, d.objid, 0)).schema)
+                 WHERE quote_ident(nspname) = (pg_identify_object(d.classid, d.objid, 0)).schema)
         END AS nsp
         FROM deps d
     )

@@ -1,9 +1,12 @@
 /**
  * The table of contents of a `pg_dump` archive (`pg_restore --list --verbose`), narrowed to the
  * objects a job needs. Entries are chosen by the catalog OIDs read from the source, never by
- * parsing names; the entries pg_dump writes without an OID (`COMMENT`, `SEQUENCE OWNED BY`,
- * `TABLE ATTACH`, `INDEX ATTACH`) go with the entries they depend on, as `pg_restore` itself
- * treats comments in a selective restore. Pure functions.
+ * parsing names; the entries pg_dump writes without a catalog OID go with the entries they depend
+ * on, as `pg_restore` itself treats comments in a selective restore: those with no OID at all
+ * (`COMMENT`, `SEQUENCE OWNED BY`, `TABLE ATTACH`, `INDEX ATTACH`) and `ROW SECURITY`, whose
+ * catalog OID is 0 and object OID its table's (pg_dump's way of keeping it out of `pg_depend`
+ * matching; `TABLE DATA` and `MATERIALIZED VIEW DATA` are written that way too, but a
+ * schema-only dump has none). Pure functions.
  *
  * @example
  * ```ts
@@ -18,7 +21,10 @@
 export interface TocEntry {
   /** The archive's dump ID. */
   id: number;
-  /** The OID of the catalog the object lives in (`pg_class` is 1259), 0 when none. */
+  /**
+   * The OID of the catalog the object lives in (`pg_class` is 1259), 0 when none (`COMMENT`,
+   * or `ROW SECURITY`, whose `objectOid` is its table's).
+   */
   catalogOid: number;
   /** The object's OID, 0 when none. */
   objectOid: number;
@@ -99,7 +105,7 @@ export function selectToc(entries: readonly TocEntry[], selection: TocSelection)
   const oidLess: TocEntry[] = [];
   for (const e of entries) {
     const key = `${e.catalogOid}:${e.objectOid}`;
-    if (e.catalogOid === 0 && e.objectOid === 0) oidLess.push(e);
+    if (e.catalogOid === 0) oidLess.push(e);
     else if (e.catalogOid === PG_NAMESPACE) continue;
     else if (selection.present?.has(key)) there.add(e.id);
     else if (selection.objects.has(key)) {

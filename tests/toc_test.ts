@@ -114,3 +114,18 @@ Deno.test("describeEntry names kind, object and table, with spaces and an upper-
   const [other] = parseToc("2; 3079 3 EXTENSION - citext");
   assertEquals(describeEntry(other, "acme", []), { type: "", name: "EXTENSION - citext" });
 });
+
+Deno.test("ROW SECURITY (catalog OID 0, its table's OID) goes with its table", () => {
+  // pg_dump writes `ALTER TABLE … ENABLE ROW LEVEL SECURITY` as an entry whose catalog OID is
+  // 0: matched as an object it was never chosen, and the policy ran on a table without RLS.
+  const toc = parseToc(
+    "215; 1259 16385 TABLE k t postgres\n3379; 3256 16392 POLICY k t p postgres\n" +
+      ";\tdepends on: 215\n3378; 0 16385 ROW SECURITY k t postgres\n;\tdepends on: 215\n" +
+      "216; 1259 16390 TABLE k u postgres\n3380; 0 16390 ROW SECURITY k u postgres\n" +
+      ";\tdepends on: 216",
+  );
+  assertEquals(
+    selectToc(toc, { objects: new Set(["1259:16385", "3256:16392"]) }).map((e) => e.id),
+    [215, 3379, 3378],
+  );
+});

@@ -1,0 +1,81 @@
+/**
+ * What the structure step restores beyond tables and indexes: row-level security switched on as
+ * on the source, and a source schema whose name needs quotes with its own types, domains,
+ * functions, collations and sequences.
+ */
+
+import { assertEquals } from "./_assert.ts";
+import { tableText, withSource } from "./_servers.ts";
+import { runJob } from "../lib/run.ts";
+
+Deno.test("row-level security stays switched on (and forced) with its policy", async () => {
+  await withSource(
+    "st-rls",
+    `
+      CREATE SCHEMA rls;
+      CREATE TABLE rls.t (id int PRIMARY KEY, owner text);
+      ALTER TABLE rls.t ENABLE ROW LEVEL SECURITY;
+      ALTER TABLE rls.t FORCE ROW LEVEL SECURITY;
+      CREATE POLICY p ON rls.t USING (owner = current_user);
+      CREATE TABLE rls.open (id int PRIMARY KEY);
+      INSERT INTO rls.t VALUES (1, 'alice'), (2, 'bob');`,
+    async (pair) => {
+      // pg_dump writes ENABLE ROW LEVEL SECURITY as an entry without a catalog OID: it was
+      // never selected, and the policy arrived on a table that ignored it.
+      await runJob({
+        source: { database: pair.sourceUrl, schema: "rls" },
+        target: { database: pair.targetUrl, schema: "rls" },
+        tables: { "*": {} },
+      }, { name: "rls" });
+      const rows = await pair.target`
+        SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class
+         WHERE relnamespace = 'rls'::regnamespace AND relkind = 'r' ORDER BY 1`;
+      assertEquals(rows.map((r) => [r.relname, r.relrowsecurity, r.relforcerowsecurity]), [
+        ["open", false, false],
+        ["t", true, true],
+      ]);
+      const [policy] = await pair.target`SELECT polname FROM pg_policy`;
+      assertEquals(policy.polname, "p");
+    },
+  );
+});
+
+for (const schema of ["HRData", "hr data"]) {
+  Deno.test(`a schema named ${schema} with its own types, domain, function, collation and sequence`, async () => {
+    const q = `"${schema}"`;
+    await withSource(
+      `st-quoted`,
+      `
+        CREATE SCHEMA ${q};
+        CREATE TYPE ${q}.mood AS ENUM ('a', 'b');
+        CREATE DOMAIN ${q}.posint AS int CHECK (VALUE > 0);
+        CREATE FUNCTION ${q}.twice(x int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT x * 2';
+        CREATE COLLATION ${q}.c (locale = 'C');
+        CREATE SEQUENCE ${q}.ids START 100;
+        CREATE TABLE ${q}.t (
+          id int PRIMARY KEY DEFAULT nextval('${q}.ids'),
+          m ${q}.mood,
+          n ${q}.posint,
+          d int GENERATED ALWAYS AS (${q}.twice(n)) STORED,
+          s text COLLATE ${q}.c
+        );
+        INSERT INTO ${q}.t (m, n, s) VALUES ('a', 1, 'x'), ('b', 2, 'y');`,
+      async (pair) => {
+        // pg_identify_object() gave the schema as "HRData", compared with HRData: the types
+        // were taken for another schema's, and the restore failed.
+        const report = await runJob({
+          source: { database: pair.sourceUrl, schema },
+          target: { database: pair.targetUrl, schema: "staging" },
+          tables: { t: {} },
+        }, { name: "quoted" });
+        assertEquals(report.warnings, []);
+        assertEquals(
+          await tableText(pair.target, "staging", "t"),
+          "100\ta\t1\t2\tx\n101\tb\t2\t4\ty\n",
+        );
+        const [next] = await pair.target`SELECT nextval('staging.ids')::int AS n`;
+        assertEquals(next.n, 102);
+      },
+    );
+  });
+}
