@@ -94,14 +94,20 @@ export async function readSchema(conn: Conn, schema: string): Promise<SchemaCata
            (SELECT i.inhparent::int8 FROM pg_inherits i WHERE i.inhrelid = c.oid AND c.relispartition)
              AS parent,
            pg_get_userbyid(c.relowner) AS owner,
-           COALESCE((SELECT sum(GREATEST(p.reltuples, 0)) FROM pg_partition_tree(c.oid) t
-                      JOIN pg_class p ON p.oid = t.relid WHERE t.isleaf),
-                    c.reltuples)::float8 AS rows,
-           COALESCE((SELECT sum(pg_table_size(t.relid)) FROM pg_partition_tree(c.oid) t),
-                    pg_table_size(c.oid))::int8 AS bytes,
+           -- Partitioned tables sum over their partitions; a plain table is its own sum.
+           CASE WHEN c.relkind = 'p' THEN
+             COALESCE((SELECT sum(GREATEST(p.reltuples, 0)) FROM pg_partition_tree(c.oid) t
+                        JOIN pg_class p ON p.oid = t.relid WHERE t.isleaf), c.reltuples)
+           ELSE c.reltuples END::float8 AS rows,
+           CASE WHEN c.relkind = 'p' THEN
+             COALESCE((SELECT sum(pg_table_size(t.relid)) FROM pg_partition_tree(c.oid) t),
+                      pg_table_size(c.oid))
+           ELSE pg_table_size(c.oid) END::int8 AS bytes,
            (pg_relation_size(c.oid) / current_setting('block_size')::int)::int8 AS pages,
-           COALESCE((SELECT bool_or(p.relrowsecurity) FROM pg_partition_tree(c.oid) t
-                      JOIN pg_class p ON p.oid = t.relid), c.relrowsecurity) AS row_security
+           CASE WHEN c.relkind = 'p' THEN
+             COALESCE((SELECT bool_or(p.relrowsecurity) FROM pg_partition_tree(c.oid) t
+                        JOIN pg_class p ON p.oid = t.relid), c.relrowsecurity)
+           ELSE c.relrowsecurity END AS row_security
       FROM pg_class c
      WHERE c.relnamespace = ${nsOid} AND c.relkind IN ('r', 'p')
      ORDER BY c.relname`;
@@ -119,26 +125,33 @@ export async function readSchema(conn: Conn, schema: string): Promise<SchemaCata
   }));
   if (tables.length === 0) return { schema, oid: nsOid, tables, serverVersion };
   const byOid = new Map(tables.map((t) => [t.oid, t]));
+  // A type's binary safety is decided once per type, not once per column: per column, the
+  // recursive walk made this query take seconds on a thousand tables.
   const columns = await conn.unsafe(`
-    SELECT a.attrelid::int8 AS rel, a.attname AS name, format_type(a.atttypid, -1) AS type,
-           a.atttypid::int8 AS type_oid, a.attgenerated <> '' AS generated,
-           a.attidentity AS identity,
-           NOT EXISTS (
-             WITH RECURSIVE ty(oid) AS (
-               SELECT a.atttypid
-               UNION SELECT x FROM ty JOIN pg_type t ON t.oid = ty.oid,
-                 LATERAL (VALUES (t.typbasetype), (t.typelem),
-                                 ((SELECT rngsubtype FROM pg_range WHERE rngtypid = t.oid))) v(x)
-                WHERE x IS NOT NULL AND x <> 0
-             )
-             SELECT 1 FROM ty JOIN pg_type t ON t.oid = ty.oid
-              WHERE (t.oid >= 16384 AND t.typtype IN ('b', 'c'))
-                 OR (t.oid < 16384 AND t.typname LIKE 'reg%')
-           ) AS binary_safe
-      FROM pg_attribute a
-     WHERE a.attrelid = ANY(${oidArray([...byOid.keys()])}) AND a.attnum > 0
-       AND NOT a.attisdropped
-     ORDER BY a.attrelid, a.attnum`);
+    WITH RECURSIVE cols AS (
+      SELECT a.attrelid, a.attnum, a.attname, a.atttypid, a.attgenerated, a.attidentity
+        FROM pg_attribute a
+       WHERE a.attrelid = ANY(${oidArray([...byOid.keys()])}) AND a.attnum > 0
+         AND NOT a.attisdropped
+    ),
+    ty(root, oid) AS (
+      SELECT DISTINCT atttypid, atttypid FROM cols
+      UNION SELECT ty.root, x FROM ty JOIN pg_type t ON t.oid = ty.oid,
+        LATERAL (VALUES (t.typbasetype), (t.typelem),
+                        ((SELECT rngsubtype FROM pg_range WHERE rngtypid = t.oid))) v(x)
+       WHERE x IS NOT NULL AND x <> 0
+    ),
+    unsafe AS (
+      SELECT DISTINCT ty.root FROM ty JOIN pg_type t ON t.oid = ty.oid
+       WHERE (t.oid >= 16384 AND t.typtype IN ('b', 'c'))
+          OR (t.oid < 16384 AND t.typname LIKE 'reg%')
+    )
+    SELECT c.attrelid::int8 AS rel, c.attname AS name, format_type(c.atttypid, -1) AS type,
+           c.atttypid::int8 AS type_oid, c.attgenerated <> '' AS generated,
+           c.attidentity AS identity,
+           NOT EXISTS (SELECT 1 FROM unsafe u WHERE u.root = c.atttypid) AS binary_safe
+      FROM cols c
+     ORDER BY c.attrelid, c.attnum`);
   for (const c of columns) {
     byOid.get(Number(c.rel))!.columns.push({
       name: c.name,
@@ -267,7 +280,7 @@ export async function readStructure(
     -- pg_identify_object() quotes the schema's name where it needs quotes ("HRData").
     SELECT w.classid::int8 AS classid, w.objid::int8 AS objid, o.type, o.schema, o.identity,
            o.schema = quote_ident(${quoteLiteral(catalog.schema)}) AS in_schema,
-           EXISTS (SELECT 1 FROM owned x WHERE x.classid = w.classid AND x.objid = w.objid) AS owned,
+           ow.classid IS NOT NULL AS owned,
            x.extname AS extension, xn.nspname AS extension_schema,
            -- Tables it cannot be created without, which the walk does not follow (a parent it
            -- inherits from, a table its policy reads, the table of an identity sequence).
@@ -280,13 +293,17 @@ export async function readStructure(
               JOIN pg_namespace tn ON tn.oid = t.relnamespace
              WHERE d.classid = w.classid AND d.objid = w.objid
                AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('n', 'i')
-               AND t.relkind IN ('r', 'p', 'v', 'm', 'f') AND t.oid NOT IN (SELECT oid FROM rel))
+               AND t.relkind IN ('r', 'p', 'v', 'm', 'f')
+               AND NOT EXISTS (SELECT 1 FROM rel WHERE rel.oid = t.oid))
              AS needs
       FROM walk w
      CROSS JOIN LATERAL pg_identify_object(w.classid, w.objid, 0) o
       LEFT JOIN pg_depend e ON e.classid = w.classid AND e.objid = w.objid AND e.deptype = 'e'
       LEFT JOIN pg_extension x ON x.oid = e.refobjid
-      LEFT JOIN pg_namespace xn ON xn.oid = x.extnamespace`);
+      LEFT JOIN pg_namespace xn ON xn.oid = x.extnamespace
+      -- A join, not a lookup per row: the walk and "owned" both grow with the tables.
+      LEFT JOIN (SELECT DISTINCT classid, objid FROM owned) ow
+             ON ow.classid = w.classid AND ow.objid = w.objid`);
 
   const objects = new Set<string>();
   const extensions = new Map<string, Extension>();
