@@ -16,6 +16,7 @@ import {
   helpOptions,
   namedOptions,
   type Problem,
+  proseLines,
   relativeLinks,
   resolveLink,
   scriptOptions,
@@ -24,6 +25,10 @@ import {
 
 const ROOT = new URL("../", import.meta.url);
 const CLI_PAGE = "docs/cli.md";
+/** The front door stays short: reference text belongs in docs/. */
+const README_MAX_BYTES = 15_000;
+/** Prose and table lines readable in a terminal; code blocks (verbatim output) are exempt. */
+const LINE_MAX = 120;
 
 /**
  * Options of other programs the pages show being run, by program. Anything else a page names as
@@ -218,6 +223,30 @@ Deno.test("docs: every test a page cites exists", async () => {
   const pages = await readPages();
   assertEquals(citedTests(pages.get("docs/safety.md") ?? "").length >= 10, true);
   assertEquals(report(await missingTests(pages)), "");
+});
+
+Deno.test("docs: README stays short; prose and tables fit a terminal", async () => {
+  const pages = await readPages();
+  const size = new TextEncoder().encode(pages.get("README.md")).length;
+  assertEquals(
+    size <= README_MAX_BYTES,
+    true,
+    `README.md is ${size} bytes, over ${README_MAX_BYTES}: move reference text to a page of docs/`,
+  );
+  const long: Problem[] = [];
+  for (const [page, text] of pages) {
+    proseLines(text).forEach((line, i) => {
+      if ([...line].length > LINE_MAX) {
+        long.push({ file: page, line: i + 1, message: `${[...line].length} characters` });
+      }
+    });
+  }
+  assertEquals(
+    report(long),
+    "",
+    `lines over ${LINE_MAX} characters: shorten the table cells (one sentence each; ` +
+      "details in prose under the table)",
+  );
 });
 
 Deno.test("docs helpers: anchors, links, options, citations", () => {
