@@ -302,3 +302,29 @@ export function checkableSource(code: string, page: string, root: string): strin
   });
   return `${body.trimEnd()}\nexport {};\n`;
 }
+
+/** A file a page names in inline code, and its line. */
+export interface NamedFile {
+  name: string;
+  line: number;
+}
+
+/**
+ * The files a text names in inline code outside code blocks: `lib/run.ts`, `main.ts`,
+ * `ci.yml`.
+ *
+ * @example
+ * ```ts
+ * namedFiles("the pipeline is `lib/run.ts`, with `sql.ts`; `deno task check`");
+ * // [{ name: "lib/run.ts", line: 1 }, { name: "sql.ts", line: 1 }]
+ * ```
+ */
+export function namedFiles(text: string): NamedFile[] {
+  const named: NamedFile[] = [];
+  proseLines(text).forEach((line, i) => {
+    for (const match of line.matchAll(/`((?:\.{0,2}\/)?[\w.\/-]*\w\.(?:ts|sql|md|yml))`/g)) {
+      named.push({ name: match[1], line: i + 1 });
+    }
+  });
+  return named;
+}

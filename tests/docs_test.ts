@@ -14,6 +14,7 @@ import {
   githubSlug,
   headingAnchors,
   helpOptions,
+  namedFiles,
   namedOptions,
   type Problem,
   proseLines,
@@ -41,6 +42,9 @@ const OTHER_PROGRAMS: Record<string, string[]> = {
   "pgcopydb clone": ["--table-jobs", "--index-jobs"],
   "deno (the binary's sandbox)": ["--no-prompt"],
 };
+
+/** Files a page may name that are the user's, not the repository's. */
+const USER_FILES = new Set(["pg_xmat_jobs.ts", "pg_xmat_types.ts", "./pg_xmat_types.ts"]);
 
 /** README.md and the pages of docs/, by repository path. */
 async function readPages(): Promise<Map<string, string>> {
@@ -111,6 +115,36 @@ async function unknownOptions(pages: Map<string, string>): Promise<Problem[]> {
       if (!known.has(option)) {
         problems.push({ file: page, line, message: `${option} is not an option of pg-xmat` });
       }
+    }
+  }
+  return problems;
+}
+
+/** Every file of the repository, by path (dependencies and build output left out). */
+async function repositoryFiles(dir = ""): Promise<string[]> {
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(new URL(dir || ".", ROOT))) {
+    const path = `${dir}${entry.name}`;
+    if (entry.isDirectory && ![".git", ".deno", "node_modules", "dist"].includes(entry.name)) {
+      files.push(...await repositoryFiles(`${path}/`));
+    } else if (entry.isFile) files.push(path);
+  }
+  return files;
+}
+
+/**
+ * Files a page names that do not exist: a path must exist as written (from the repository's
+ * root), a bare name somewhere in the repository.
+ */
+async function missingFiles(pages: Map<string, string>): Promise<Problem[]> {
+  const files = await repositoryFiles();
+  const names = new Set(files.map((f) => f.split("/").at(-1)));
+  const problems: Problem[] = [];
+  for (const [page, text] of pages) {
+    for (const { name, line } of namedFiles(text)) {
+      if (USER_FILES.has(name)) continue;
+      const found = name.includes("/") ? files.includes(name) : names.has(name);
+      if (!found) problems.push({ file: page, line, message: `no file ${name} in the repository` });
     }
   }
   return problems;
@@ -219,8 +253,9 @@ Deno.test("docs: the command-line page has every option of --help; no page names
   assertEquals(report(await unknownOptions(pages)), "");
 });
 
-Deno.test("docs: every test a page cites exists", async () => {
+Deno.test("docs: every test a page cites exists, every file it names", async () => {
   const pages = await readPages();
+  assertEquals(report(await missingFiles(pages)), "");
   assertEquals(citedTests(pages.get("docs/safety.md") ?? "").length >= 10, true);
   assertEquals(report(await missingTests(pages)), "");
 });
@@ -271,6 +306,10 @@ Deno.test("docs helpers: anchors, links, options, citations", () => {
     namedOptions("`--jobs N`, a -- comment, | --- |, [x](#a---list)").map((o) => o.option),
     ["--jobs"],
   );
+  assertEquals(namedFiles("`lib/run.ts`, `sql.ts`, `deno task`").map((f) => f.name), [
+    "lib/run.ts",
+    "sql.ts",
+  ]);
   assertEquals(scriptOptions('args.includes("--keep")'), ["--keep"]);
   assertEquals(citedTests('`tests/a_test.ts` › "one\n  two"'), [{
     file: "tests/a_test.ts",
