@@ -328,3 +328,22 @@ export function namedFiles(text: string): NamedFile[] {
   });
   return named;
 }
+
+/**
+ * The fields of an exported interface of a TypeScript source, in order.
+ *
+ * @example
+ * ```ts
+ * interfaceFields("export interface A {\n  /** x *\/\n  b?: string;\n  c: number;\n}", "A"); // ["b", "c"]
+ * ```
+ */
+export function interfaceFields(source: string, name: string): string[] {
+  const start = source.search(new RegExp(`^export interface ${name}\\b[^{]*\\{`, "m"));
+  if (start < 0) return [];
+  const body = source.slice(start).split("\n").slice(1);
+  const end = body.findIndex((line) => line.startsWith("}"));
+  return body.slice(0, end).flatMap((line) => {
+    const field = line.match(/^ {2}(?:readonly )?(\w+)\??:/);
+    return field ? [field[1]] : [];
+  });
+}

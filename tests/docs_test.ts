@@ -14,6 +14,7 @@ import {
   githubSlug,
   headingAnchors,
   helpOptions,
+  interfaceFields,
   namedFiles,
   namedOptions,
   type Problem,
@@ -26,6 +27,9 @@ import {
 
 const ROOT = new URL("../", import.meta.url);
 const CLI_PAGE = "docs/cli.md";
+const JOBS_PAGE = "docs/jobs_file.md";
+/** The interfaces of lib/types.ts a jobs file is written in: the jobs page names every field. */
+const JOB_INTERFACES = ["Job", "Endpoint", "TableSpec", "Operators"];
 /** The front door stays short: reference text belongs in docs/. */
 const README_MAX_BYTES = 15_000;
 /** Prose and table lines readable in a terminal; code blocks (verbatim output) are exempt. */
@@ -260,6 +264,19 @@ Deno.test("docs: every test a page cites exists, every file it names", async () 
   assertEquals(report(await missingTests(pages)), "");
 });
 
+Deno.test("docs: the jobs-file page names every key of a job, a table and a where", async () => {
+  const types = await Deno.readTextFile(new URL("lib/types.ts", ROOT));
+  const page = (await readPages()).get(JOBS_PAGE) ?? "";
+  const code = proseLines(page).flatMap((line) => [...line.matchAll(/`([^`]+)`/g)].map((m) => m[1]))
+    .join("\n");
+  const missing = JOB_INTERFACES.flatMap((name) => {
+    const fields = interfaceFields(types, name);
+    assertEquals(fields.length > 0, true, `interface ${name} not found in lib/types.ts`);
+    return fields.filter((f) => !new RegExp(`\\b${f}\\b`).test(code)).map((f) => `${name}.${f}`);
+  });
+  assertEquals(missing, [], `${JOBS_PAGE} does not name these keys (in inline code)`);
+});
+
 Deno.test("docs: README stays short; prose and tables fit a terminal", async () => {
   const pages = await readPages();
   const size = new TextEncoder().encode(pages.get("README.md")).length;
@@ -310,6 +327,10 @@ Deno.test("docs helpers: anchors, links, options, citations", () => {
     "lib/run.ts",
     "sql.ts",
   ]);
+  assertEquals(
+    interfaceFields("export interface A {\n  /** b */\n  b?: X;\n  c: {\n    d: 1;\n  };\n}", "A"),
+    ["b", "c"],
+  );
   assertEquals(scriptOptions('args.includes("--keep")'), ["--keep"]);
   assertEquals(citedTests('`tests/a_test.ts` › "one\n  two"'), [{
     file: "tests/a_test.ts",
