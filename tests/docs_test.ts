@@ -27,9 +27,14 @@ import {
 
 const ROOT = new URL("../", import.meta.url);
 const CLI_PAGE = "docs/cli.md";
-const JOBS_PAGE = "docs/jobs_file.md";
-/** The interfaces of lib/types.ts a jobs file is written in: the jobs page names every field. */
-const JOB_INTERFACES = ["Job", "Endpoint", "TableSpec", "Operators"];
+/**
+ * Interfaces of lib/ whose every field a page names in inline code: a jobs file's keys on the
+ * jobs-file page, the library's options on its page.
+ */
+const DOCUMENTED_INTERFACES: Record<string, string[]> = {
+  "docs/jobs_file.md": ["Job", "Endpoint", "TableSpec", "Operators"],
+  "docs/library.md": ["RunOptions"],
+};
 /** The front door stays short: reference text belongs in docs/. */
 const README_MAX_BYTES = 15_000;
 /** Prose and table lines readable in a terminal; code blocks (verbatim output) are exempt. */
@@ -264,17 +269,45 @@ Deno.test("docs: every test a page cites exists, every file it names", async () 
   assertEquals(report(await missingTests(pages)), "");
 });
 
-Deno.test("docs: the jobs-file page names every key of a job, a table and a where", async () => {
-  const types = await Deno.readTextFile(new URL("lib/types.ts", ROOT));
-  const page = (await readPages()).get(JOBS_PAGE) ?? "";
-  const code = proseLines(page).flatMap((line) => [...line.matchAll(/`([^`]+)`/g)].map((m) => m[1]))
+/** The text of every exported interface and type of lib/, its subdirectories included. */
+async function librarySource(dir = "lib/"): Promise<string> {
+  let source = "";
+  for await (const entry of Deno.readDir(new URL(dir, ROOT))) {
+    if (entry.isDirectory) source += await librarySource(`${dir}${entry.name}/`);
+    else if (entry.name.endsWith(".ts")) {
+      source += await Deno.readTextFile(new URL(`${dir}${entry.name}`, ROOT)) + "\n";
+    }
+  }
+  return source;
+}
+
+/** The inline code of a page's prose, one span a line. */
+function inlineCode(page: string): string {
+  return proseLines(page).flatMap((line) => [...line.matchAll(/`([^`]+)`/g)].map((m) => m[1]))
     .join("\n");
-  const missing = JOB_INTERFACES.flatMap((name) => {
-    const fields = interfaceFields(types, name);
-    assertEquals(fields.length > 0, true, `interface ${name} not found in lib/types.ts`);
-    return fields.filter((f) => !new RegExp(`\\b${f}\\b`).test(code)).map((f) => `${name}.${f}`);
-  });
-  assertEquals(missing, [], `${JOBS_PAGE} does not name these keys (in inline code)`);
+}
+
+Deno.test("docs: the jobs file's keys, the library's options and events are all named", async () => {
+  const lib = await librarySource();
+  const pages = await readPages();
+  const missing: string[] = [];
+  for (const [page, interfaces] of Object.entries(DOCUMENTED_INTERFACES)) {
+    const code = inlineCode(pages.get(page) ?? "");
+    for (const name of interfaces) {
+      const fields = interfaceFields(lib, name);
+      assertEquals(fields.length > 0, true, `interface ${name} not found under lib/`);
+      for (const field of fields) {
+        if (!new RegExp(`\\b${field}\\b`).test(code)) missing.push(`${page}: ${name}.${field}`);
+      }
+    }
+  }
+  const kinds = [...lib.matchAll(/^ {2}kind: "([\w-]+)";/gm)].map((m) => m[1]);
+  assertEquals(kinds.length >= 5, true, "the kinds of RunEvent were not found under lib/");
+  const libraryCode = inlineCode(pages.get("docs/library.md") ?? "");
+  for (const kind of kinds) {
+    if (!libraryCode.split("\n").includes(kind)) missing.push(`docs/library.md: event ${kind}`);
+  }
+  assertEquals(missing, [], "not named in inline code on the page");
 });
 
 Deno.test("docs: README stays short; prose and tables fit a terminal", async () => {
