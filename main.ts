@@ -27,10 +27,9 @@ import {
   type RunDocument,
 } from "./cli/report.ts";
 import { makeStyle, terminalMode } from "./cli/style.ts";
-import { type JobConfig, validateJobs } from "./lib/config.ts";
+import { type JobConfig, selectJobs, validateJobs } from "./lib/config.ts";
 import { describeError, UsageError, XmatError } from "./lib/errors.ts";
 import type { RunEvent } from "./lib/events.ts";
-import { matchJobs } from "./lib/glob.ts";
 import { loadJobsModule } from "./lib/load.ts";
 import { redact } from "./lib/redact.ts";
 import { planJobConfig, runJobConfig } from "./lib/run.ts";
@@ -57,25 +56,17 @@ function terminalColumns(): number {
 }
 
 /** The jobs a command runs: those the pattern matches, or the only one. */
-function selectJobs(jobs: readonly JobConfig[], args: CliArgs): JobConfig[] {
-  const names = jobs.map((j) => j.name);
-  if (args.pattern === undefined) {
-    if (names.length > 1) {
-      throw new UsageError(
-        `${args.config} defines ${names.length} jobs; name the ones to run with a pattern:\n  ` +
-          `${names.join("\n  ")}\ne.g. pg-xmat "${names[0].split(":")[0]}:*" ` +
-          `(pg-xmat --list shows where each reads and writes)`,
-      );
-    }
-    return [...jobs];
-  }
-  const selected = matchJobs(args.pattern, names);
-  if (selected.length === 0) {
+function jobsToRun(jobs: readonly JobConfig[], args: CliArgs): JobConfig[] {
+  if (args.pattern !== undefined) return selectJobs(jobs, args.pattern, args.config);
+  if (jobs.length > 1) {
+    const names = jobs.map((j) => j.name);
     throw new UsageError(
-      `no job matches "${args.pattern}"; the jobs in ${args.config} are:\n  ${names.join("\n  ")}`,
+      `${args.config} defines ${names.length} jobs; name the ones to run with a pattern:\n  ` +
+        `${names.join("\n  ")}\ne.g. pg-xmat "${names[0].split(":")[0]}:*" ` +
+        `(pg-xmat --list shows where each reads and writes)`,
     );
   }
-  return jobs.filter((j) => selected.includes(j.name));
+  return [...jobs];
 }
 
 /** What a command did, for the `--json` document. */
@@ -215,7 +206,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
       return 0;
     }
-    outcome.selected = selectJobs(jobs, args);
+    outcome.selected = jobsToRun(jobs, args);
     if (!quiet) progress.start();
     const onEvent = quiet ? undefined : (e: RunEvent) => progress.event(e);
     const options = {

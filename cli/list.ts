@@ -10,9 +10,8 @@
  * @module
  */
 
-import type { JobConfig } from "../lib/config.ts";
-import { matchJobs } from "../lib/glob.ts";
-import { redactUrl } from "../lib/redact.ts";
+import { type JobConfig, matchingJobs } from "../lib/config.ts";
+import { redactEndpoint } from "../lib/redact.ts";
 import type { Endpoint } from "../lib/types.ts";
 import type { ErrorInfo } from "./report.ts";
 import { DEFAULT_JOBS_FILE } from "../lib/load.ts";
@@ -54,14 +53,12 @@ export interface ListDocument {
  * ```
  */
 export function listJobs(jobs: readonly JobConfig[], pattern?: string): ListedJob[] {
-  const matched = new Set(
-    pattern === undefined ? jobs.map((j) => j.name) : matchJobs(pattern, jobs.map((j) => j.name)),
-  );
+  const matched = new Set(matchingJobs(jobs, pattern));
   return jobs.map((j) => ({
     job: j.name,
-    matches: matched.has(j.name),
-    source: { database: redactUrl(j.source.url), schema: j.source.schema },
-    target: { database: redactUrl(j.target.url), schema: j.target.schema },
+    matches: matched.has(j),
+    source: redactEndpoint(j.source),
+    target: redactEndpoint(j.target),
     tables: [...(j.wildcard ? ["*"] : []), ...j.tables.keys()],
   }));
 }

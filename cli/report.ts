@@ -18,7 +18,7 @@ import type { CopyProgress } from "../lib/copy.ts";
 import type { JobConfig } from "../lib/config.ts";
 import { describeError, JobError, type Step } from "../lib/errors.ts";
 import type { RunEvent } from "../lib/events.ts";
-import { redactUrl } from "../lib/redact.ts";
+import { redactEndpoint } from "../lib/redact.ts";
 import type { Endpoint, JobReport } from "../lib/types.ts";
 import { formatCount, plural } from "./log.ts";
 
@@ -137,8 +137,8 @@ export class Recorder {
     this.#jobs = new Map(jobs.map((j): [string, JobRecord] => [j.name, {
       job: j.name,
       status: "not-run",
-      source: { database: redactUrl(j.source.url), schema: j.source.schema },
-      target: { database: redactUrl(j.target.url), schema: j.target.schema },
+      source: redactEndpoint(j.source),
+      target: redactEndpoint(j.target),
       seconds: 0,
       rows: 0,
       bytes: 0,

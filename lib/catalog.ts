@@ -14,7 +14,8 @@
  */
 
 import type { Conn } from "./connect.ts";
-import { qualify, quoteIdent, quoteLiteral } from "./sql.ts";
+import { qualify, quoteLiteral, searchPath, setLocalSql } from "./sql.ts";
+import { PG_CLASS, PG_CONSTRAINT, tocKey } from "./toc.ts";
 
 const SYSTEM_SCHEMAS = ["pg_catalog", "information_schema", "pg_toast"];
 
@@ -317,8 +318,9 @@ export async function readStructure(
     }
     if (r.extension) extensions.set(r.extension, { name: r.extension, schema: r.extension_schema });
     // What belongs to a chosen table (a default, a trigger) may have no schema of its own.
-    else if (r.owned || r.in_schema) objects.add(`${r.classid}:${r.objid}`);
-    else if (
+    else if (r.owned || r.in_schema) {
+      objects.add(tocKey(Number(r.classid), Number(r.objid)));
+    } else if (
       r.schema && !SYSTEM_SCHEMAS.includes(r.schema) && r.type !== "schema" &&
       !r.identity.endsWith("[]") // an array type goes with its element type
     ) outside.add(`${r.type} ${r.identity}`);
@@ -331,13 +333,12 @@ export async function readStructure(
       FROM pg_class s WHERE s.relkind = 'S' AND s.relnamespace = ${catalog.oid}
      ORDER BY s.relname`);
   const sequences: Sequence[] = seqRows
-    .filter((s) => objects.has(`1259:${s.oid}`))
+    .filter((s) => objects.has(tocKey(PG_CLASS, Number(s.oid))))
     .map((s) => ({ oid: Number(s.oid), name: s.name }));
 
-  // A search_path is a list of identifiers: unquoted, "Acme" would be read as acme.
-  await conn.unsafe(
-    `SELECT set_config('search_path', ${quoteLiteral(quoteIdent(catalog.schema))}, true)`,
-  );
+  // Foreign keys are rendered with the source schema on the search path: the post-data step
+  // runs them with the shadow schema there.
+  await conn.unsafe(setLocalSql({ search_path: searchPath([catalog.schema]) }));
   const fkRows = await conn.unsafe(`
     SELECT c.oid::int8 AS oid, c.conname AS name, t.relname AS table, t.relkind = 'p' AS partitioned,
            rn.nspname AS ref_schema, r.relname AS ref_table,
@@ -353,7 +354,7 @@ export async function readStructure(
       JOIN pg_namespace rn ON rn.oid = r.relnamespace
      WHERE c.contype = 'f' AND c.conparentid = 0 AND c.conrelid IN ${relOids}
      ORDER BY t.relname, c.conname`);
-  await conn.unsafe(`SELECT set_config('search_path', '', true)`);
+  await conn.unsafe(setLocalSql({ search_path: "" }));
   const foreignKeys: ForeignKey[] = fkRows.map((f) => ({
     oid: Number(f.oid),
     name: f.name,
@@ -367,7 +368,7 @@ export async function readStructure(
     validated: f.validated,
     definition: f.definition,
   }));
-  for (const fk of foreignKeys.filter((f) => f.inJob)) objects.add(`2606:${fk.oid}`);
+  for (const fk of foreignKeys.filter((f) => f.inJob)) objects.add(tocKey(PG_CONSTRAINT, fk.oid));
   const withStatistics = await conn.unsafe(`
     SELECT DISTINCT c.relname AS name FROM pg_statistic_ext s JOIN pg_class c ON c.oid = s.stxrelid
      WHERE s.stxrelid = ANY(${roots})`);

@@ -18,8 +18,9 @@
  * @module
  */
 
-import { ConfigError } from "./errors.ts";
-import { parseConnUrl } from "./conninfo.ts";
+import { ConfigError, UsageError } from "./errors.ts";
+import { type ConnInfo, parseConnUrl } from "./conninfo.ts";
+import { matchJobs } from "./glob.ts";
 import { literalProblem, OPERATORS } from "./sql.ts";
 import type { Condition, Job, Select, TableSpec, Where } from "./types.ts";
 
@@ -28,6 +29,8 @@ export interface JobConfig {
   name: string;
   source: { url: string; schema: string };
   target: { url: string; schema: string };
+  /** The two URLs, parsed once (here): every connection and client tool of the job uses these. */
+  connections: { source: ConnInfo; target: ConnInfo };
   /** Named tables, in the file's order. */
   tables: Map<string, TableSpec>;
   /** The `"*"` entry, when present. */
@@ -85,24 +88,28 @@ class Collector {
   }
 }
 
-function checkEndpoint(
-  c: Collector,
-  path: string,
-  value: unknown,
-): { url: string; schema: string } {
+/** An endpoint as checked: its URL parsed, when it could be. */
+interface CheckedEndpoint {
+  url: string;
+  schema: string;
+  connection?: ConnInfo;
+}
+
+function checkEndpoint(c: Collector, path: string, value: unknown): CheckedEndpoint {
   if (!isPlainObject(value)) {
     c.add(path, `must be an object { database, schema }, got ${describe(value)}`);
     return { url: "", schema: "" };
   }
   c.unknownKeys(path, value, ENDPOINT_KEYS);
   const { database, schema } = value;
+  let connection: ConnInfo | undefined;
   if (database === undefined || database === "") {
     c.add(`${path}.database`, "required: a postgres:// URL (is its environment variable set?)");
   } else if (typeof database !== "string") {
     c.add(`${path}.database`, `must be a postgres:// URL string, got ${describe(database)}`);
   } else {
     try {
-      parseConnUrl(database);
+      connection = parseConnUrl(database);
     } catch (e) {
       c.add(`${path}.database`, `not a valid URL: it ${(e as Error).message}`);
     }
@@ -110,7 +117,7 @@ function checkEndpoint(
   if (typeof schema !== "string" || schema === "") {
     c.add(`${path}.schema`, `required: a schema name, got ${describe(schema)}`);
   }
-  return { url: String(database ?? ""), schema: String(schema ?? "") };
+  return { url: String(database ?? ""), schema: String(schema ?? ""), connection };
 }
 
 function checkScalar(c: Collector, path: string, value: unknown, allowNull: boolean): void {
@@ -231,10 +238,12 @@ function checkJob(c: Collector, name: string, value: unknown): JobConfig | undef
   const wildcard = tables.get("*");
   tables.delete("*");
   const job = value as unknown as Job;
+  if (!source.connection || !target.connection) return undefined; // an issue was added
   return {
     name,
-    source,
-    target,
+    source: { url: source.url, schema: source.schema },
+    target: { url: target.url, schema: target.schema },
+    connections: { source: source.connection, target: target.connection },
     tables,
     wildcard,
     cascade: job.cascade === true,
@@ -296,4 +305,44 @@ export function mergeSpecs(
   }
   const select = { ...pick(wildcard?.select), ...named?.select };
   return { where, select: Object.keys(select).length ? select : undefined };
+}
+
+/**
+ * The jobs whose names `pattern` matches (see `matchJobs`), in the file's order; every job when
+ * there is no pattern.
+ *
+ * @example
+ * ```ts
+ * matchingJobs(validateJobs(JOBS), "export:*").map((j) => j.name); // ["export:users"]
+ * ```
+ */
+export function matchingJobs(jobs: readonly JobConfig[], pattern?: string): JobConfig[] {
+  if (pattern === undefined) return [...jobs];
+  const names = new Set(matchJobs(pattern, jobs.map((j) => j.name)));
+  return jobs.filter((j) => names.has(j.name));
+}
+
+/**
+ * The jobs a pattern selects to run; throws a `UsageError` listing the jobs (of `file`, when
+ * named) when it selects none.
+ *
+ * @example
+ * ```ts
+ * selectJobs(validateJobs(JOBS), "nothing:*"); // throws: no job matches "nothing:*"; the jobs are: …
+ * ```
+ */
+export function selectJobs(
+  jobs: readonly JobConfig[],
+  pattern: string,
+  file?: string,
+): JobConfig[] {
+  const selected = matchingJobs(jobs, pattern);
+  if (selected.length === 0) {
+    throw new UsageError(
+      `no job matches "${pattern}"; the jobs${file ? ` in ${file}` : ""} are:\n  ${
+        jobs.map((j) => j.name).join("\n  ")
+      }`,
+    );
+  }
+  return selected;
 }

@@ -14,53 +14,21 @@
 
 import { connect as connectSocket, type Socket } from "node:net";
 import postgres from "postgres";
-import { parseConnUrl, toPostgresJs } from "./conninfo.ts";
-import { describeError } from "./errors.ts";
-import { redact, redactUrl, rememberSecret } from "./redact.ts";
+import { type ConnInfo, parseConnUrl, toPostgresJs } from "./conninfo.ts";
+import { ConnectError, type Side } from "./errors.ts";
+import { rememberSecret } from "./redact.ts";
+
+export { ConnectError, connectionHint, type Side } from "./errors.ts";
 
 /** A postgres.js client (a pool). */
 export type Sql = postgres.Sql;
 /** One reserved connection of a pool. */
 export type Conn = postgres.ReservedSql;
 
-/** Which side of a job a connection belongs to. */
-export type Side = "source" | "target";
-
 /** How many connections a client may open, and the application name it reports. */
 export interface ClientOptions {
   max?: number;
   applicationName?: string;
-}
-
-/**
- * Explains a connection failure in terms a user can act on.
- *
- * @example
- * ```ts
- * connectionHint(Object.assign(new Error("x"), { code: "ECONNREFUSED" })); // "is the server running …"
- * ```
- */
-export function connectionHint(error: unknown): string {
-  const code = (error as { code?: string })?.code ?? "";
-  const message = String((error as Error)?.message ?? "");
-  if (code === "ECONNREFUSED" || /refused/i.test(message)) {
-    return "is the server running and accepting TCP connections at that host and port?";
-  }
-  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || /lookup|getaddrinfo|dns/i.test(message)) {
-    return "the host name does not resolve; check the URL's host.";
-  }
-  if (code === "28P01" || code === "28000") {
-    return "check the user name and password in the URL (or the PGPASSWORD your job file reads).";
-  }
-  if (code === "3D000") return "the database does not exist on that server; check the URL's path.";
-  if (code === "CONNECT_TIMEOUT" || /timeout/i.test(message)) {
-    return "the server did not answer in time; check the host, port and any firewall.";
-  }
-  if (/ssl|tls|encrypt/i.test(message)) {
-    return "TLS failed: the server does not accept it or its certificate is not trusted; check the " +
-      "server's ssl setting and the URL's sslmode (disable, prefer, require, verify-full).";
-  }
-  return "check the URL.";
 }
 
 /** What postgres.js passes its `socket` option (not in its types). */
@@ -89,18 +57,19 @@ function noDelaySockets(): (request: SocketRequest) => Socket {
 }
 
 /**
- * Opens a client for one side and checks it with a first query, so that a wrong password or an
- * unreachable server fails here with a clear message rather than in the middle of a step.
+ * Opens a client for one side (a URL, or the job config's parsed one) and checks it with a first
+ * query, so that a wrong password or an unreachable server fails here with a clear message
+ * rather than in the middle of a step.
  */
 export async function openClient(
   side: Side,
-  url: string,
+  connection: ConnInfo | string,
   options: ClientOptions = {},
 ): Promise<Sql> {
-  const info = parseConnUrl(url);
+  const info = typeof connection === "string" ? parseConnUrl(connection) : connection;
   if (info.password) rememberSecret(info.password);
   const base = toPostgresJs(info);
-  const connection: Record<string, string> = {
+  const settings: Record<string, string> = {
     application_name: options.applicationName ?? "pg-xmat",
     // As pg_dump does: a job's sessions run long statements and wait idle in a transaction (the
     // exported snapshot while the tables copy); a database's or role's timeouts would end them.
@@ -108,9 +77,9 @@ export async function openClient(
     idle_in_transaction_session_timeout: "0",
     ...base.connection,
   };
-  if (side === "source") connection.default_transaction_read_only = "on";
+  if (side === "source") settings.default_transaction_read_only = "on";
   // As pg_restore does: XML content that is no document loads whatever the database's setting.
-  if (side === "target") connection.xmloption = "content";
+  if (side === "target") settings.xmloption = "content";
   // postgres.js takes one host per port (its types say a single host; it splits on commas).
   const sql = postgres({
     ...base,
@@ -124,7 +93,7 @@ export async function openClient(
     // leaves a second `reserve()` waiting forever.
     prepare: false,
     onnotice: () => {},
-    connection,
+    connection: settings,
     socket: noDelaySockets(),
   } as postgres.Options<Record<string, postgres.PostgresType>>);
   try {
@@ -143,22 +112,9 @@ export async function openClient(
     for (const conn of all) conn.release();
   } catch (error) {
     await sql.end({ timeout: 0 }).catch(() => {});
-    throw new ConnectError(side, url, error);
+    throw new ConnectError(side, info.url, error);
   }
   return sql;
-}
-
-/** A connection to one side could not be opened or was lost. */
-export class ConnectError extends Error {
-  readonly side: Side;
-  constructor(side: Side, url: string, cause: unknown) {
-    const what = redact(describeError(cause));
-    super(`cannot connect to the ${side} ${redactUrl(url)}: ${what}\n${connectionHint(cause)}`, {
-      cause,
-    });
-    this.name = "ConnectError";
-    this.side = side;
-  }
 }
 
 /**
@@ -178,4 +134,25 @@ export function connectionLost(error: unknown): boolean {
   return /^CONNECTION_|^CONNECT_TIMEOUT$|^E(CONNRESET|PIPE|CONNREFUSED)$/.test(code) ||
     code.startsWith("08") || code.startsWith("57P") || e?.severity === "FATAL" ||
     e?.severity === "PANIC";
+}
+
+/**
+ * Runs `fn` in a transaction on a reserved connection; rolls back when it throws (unless the
+ * connection is lost, when nothing may be sent on it).
+ *
+ * @example
+ * ```ts
+ * const count = await inTransaction(conn, async (tx) => (await tx`SELECT 1 AS n`)[0].n);
+ * ```
+ */
+export async function inTransaction<T>(conn: Conn, fn: (tx: Conn) => Promise<T>): Promise<T> {
+  await conn.unsafe("BEGIN");
+  try {
+    const result = await fn(conn);
+    await conn.unsafe("COMMIT");
+    return result;
+  } catch (error) {
+    if (!connectionLost(error)) await conn.unsafe("ROLLBACK").catch(() => {});
+    throw error;
+  }
 }

@@ -28,6 +28,7 @@
 
 import type { Readable, Writable } from "node:stream";
 import type { Conn } from "./connect.ts";
+import { CopyFailed } from "./errors.ts";
 
 /** Bytes gathered before one write to the target (measured: 128–512 KiB is 3× one-per-row). */
 export const BATCH_BYTES = 256 * 1024;
@@ -50,16 +51,6 @@ export interface CopyResult {
   rows: number;
   bytes: number;
   seconds: number;
-}
-
-/** Which side of a copy failed first. */
-export class CopyFailed extends Error {
-  readonly side: "source" | "target";
-  constructor(side: "source" | "target", cause: unknown) {
-    super((cause as Error)?.message ?? String(cause), { cause });
-    this.name = "CopyFailed";
-    this.side = side;
-  }
 }
 
 interface Started<T> {

@@ -1,6 +1,9 @@
 /**
- * Typed errors. Every failure pg-xmat reports is one of these: a message that says what and
- * where, what to do next, and (for the CLI) which exit code it maps to.
+ * Every error class of pg-xmat, and their translation into the one message a user reads. The
+ * errors a user sees are `XmatError`s: a message that says what and where, what to do next, and
+ * (for the CLI) which exit code it maps to. The others (`ConnectError`, `CopyFailed`,
+ * `ToolError`, `ToolFailed`, `SwapError`, `DependentsError`) are thrown by the building blocks
+ * and become a `JobError` at the place they happened (`jobError`).
  *
  * @example
  * ```ts
@@ -10,7 +13,7 @@
  * @module
  */
 
-import { redact } from "./redact.ts";
+import { redact, redactUrl } from "./redact.ts";
 
 /** Base of every pg-xmat error; `exitCode` is what the CLI exits with. */
 export class XmatError extends Error {
@@ -125,4 +128,150 @@ export function describeError(error: unknown): string {
 /** True for a server error with the given SQLSTATE. */
 export function hasSqlState(error: unknown, code: string): boolean {
   return error instanceof Error && (error as Error & { code?: string }).code === code;
+}
+
+/** Which side of a job a connection belongs to. */
+export type Side = "source" | "target";
+
+/**
+ * Explains a connection failure in terms a user can act on.
+ *
+ * @example
+ * ```ts
+ * connectionHint(Object.assign(new Error("x"), { code: "ECONNREFUSED" })); // "is the server running …"
+ * ```
+ */
+export function connectionHint(error: unknown): string {
+  const code = (error as { code?: string })?.code ?? "";
+  const message = String((error as Error)?.message ?? "");
+  if (code === "ECONNREFUSED" || /refused/i.test(message)) {
+    return "is the server running and accepting TCP connections at that host and port?";
+  }
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || /lookup|getaddrinfo|dns/i.test(message)) {
+    return "the host name does not resolve; check the URL's host.";
+  }
+  if (code === "28P01" || code === "28000") {
+    return "check the user name and password in the URL (or the PGPASSWORD your job file reads).";
+  }
+  if (code === "3D000") return "the database does not exist on that server; check the URL's path.";
+  if (code === "CONNECT_TIMEOUT" || /timeout/i.test(message)) {
+    return "the server did not answer in time; check the host, port and any firewall.";
+  }
+  if (/ssl|tls|encrypt/i.test(message)) {
+    return "TLS failed: the server does not accept it or its certificate is not trusted; check the " +
+      "server's ssl setting and the URL's sslmode (disable, prefer, require, verify-full).";
+  }
+  return "check the URL.";
+}
+
+/** A connection to one side could not be opened or was lost. */
+export class ConnectError extends Error {
+  readonly side: Side;
+  constructor(side: Side, url: string, cause: unknown) {
+    const what = redact(describeError(cause));
+    super(`cannot connect to the ${side} ${redactUrl(url)}: ${what}\n${connectionHint(cause)}`, {
+      cause,
+    });
+    this.name = "ConnectError";
+    this.side = side;
+  }
+}
+
+/** Which side of a copy failed first. */
+export class CopyFailed extends Error {
+  readonly side: Side;
+  constructor(side: Side, cause: unknown) {
+    super((cause as Error)?.message ?? String(cause), { cause });
+    this.name = "CopyFailed";
+    this.side = side;
+  }
+}
+
+/** A client tool is missing, or every copy found is older than needed. */
+export class ToolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ToolError";
+  }
+}
+
+/** A tool exited with a non-zero status; the message is its redacted standard error. */
+export class ToolFailed extends Error {
+  readonly stderr: string;
+  constructor(name: string, code: number, stderr: string) {
+    const text = redact(stderr.trim()) || `exit status ${code}`;
+    super(`${name} failed: ${text}`);
+    this.name = "ToolFailed";
+    this.stderr = redact(stderr);
+  }
+}
+
+/** The swap could not take its locks in time. */
+export class SwapError extends Error {
+  readonly side: Side = "target";
+  constructor(message: string) {
+    super(message);
+    this.name = "SwapError";
+  }
+}
+
+/** The target schema has dependents outside it and the job does not allow dropping them. */
+export class DependentsError extends Error {
+  readonly side: Side = "target";
+  readonly dependents: string[];
+  constructor(target: string, dependents: string[]) {
+    super(
+      `objects outside target schema "${target}" depend on it and would be dropped with it:\n  ` +
+        dependents.join("\n  ") +
+        `\nDrop or move them first, or allow dropping them with \`cascade: true\` in the job or --cascade.`,
+    );
+    this.name = "DependentsError";
+    this.dependents = dependents;
+  }
+}
+
+/**
+ * Why a server refused, in words a user can act on, when the server's own text does not say.
+ *
+ * @example
+ * ```ts
+ * failureHint(Object.assign(new Error("permission denied for table t"), { code: "42501" }));
+ * // "grant the role the privilege named above (README: Privileges)"
+ * ```
+ */
+export function failureHint(error: unknown): string | undefined {
+  const message = String((error as Error)?.message ?? "");
+  if (/row-level security/i.test(message)) {
+    return "the source role is subject to row-level security on this table; set `rowSecurity: true` " +
+      "in the job to copy only the rows it may see, or use a role that bypasses row-level security";
+  }
+  if ((error as { code?: string })?.code === "42501") {
+    return "grant the role the privilege named above (README: Privileges)";
+  }
+  return undefined;
+}
+
+/**
+ * Any error thrown at `place` as the `JobError` a user reads: the server's text with a hint, the
+ * side it happened on when the error knows it, "interrupted" when the job was aborted. An
+ * `XmatError` is already one and is returned as it is.
+ *
+ * @example
+ * ```ts
+ * jobError({ job: "a", step: "copy", table: "t" }, new CopyFailed("target", new Error("boom")), false)
+ *   .message; // 'job "a", table "t", step copy (target): boom'
+ * ```
+ */
+export function jobError(place: Place, error: unknown, interrupted: boolean): XmatError {
+  if (error instanceof XmatError) return error;
+  const at: Place = { ...place };
+  const side = (error as { side?: unknown })?.side;
+  if (error instanceof Error && (side === "source" || side === "target")) at.side ??= side;
+  const cause = error instanceof CopyFailed ? error.cause : error;
+  if (interrupted) return new JobError(at, "interrupted; the target was left as it was", { cause });
+  const hint = failureHint(cause);
+  const text = describeError(cause);
+  return new JobError(at, hint && !text.includes("HINT:") ? `${text}\nHINT: ${hint}` : text, {
+    cause,
+  });
 }

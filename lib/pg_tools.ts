@@ -13,7 +13,7 @@
  */
 
 import { delimiter, dirname, join } from "node:path";
-import { redact } from "./redact.ts";
+import { ToolError, ToolFailed } from "./errors.ts";
 
 /** A tool found on this machine. */
 export interface Tool {
@@ -142,14 +142,6 @@ async function probe(name: string, path: string): Promise<Tool | undefined> {
   } catch (error) {
     rethrowNotCapable(error);
     return undefined;
-  }
-}
-
-/** The tool is missing, or every copy found is older than needed. */
-export class ToolError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ToolError";
   }
 }
 
@@ -293,7 +285,7 @@ export interface ToolOutput {
 }
 
 /** Options of `runTool`. */
-export interface RunOptions {
+export interface RunToolOptions {
   /** Extra environment (e.g. `PGPASSWORD`); the rest of the environment is inherited. */
   env?: Record<string, string>;
   /** Text written to the tool's standard input. */
@@ -302,22 +294,11 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
-/** A tool exited with a non-zero status; the message is its redacted standard error. */
-export class ToolFailed extends Error {
-  readonly stderr: string;
-  constructor(name: string, code: number, stderr: string) {
-    const text = redact(stderr.trim()) || `exit status ${code}`;
-    super(`${name} failed: ${text}`);
-    this.name = "ToolFailed";
-    this.stderr = redact(stderr);
-  }
-}
-
 /** Runs a tool to completion; throws `ToolFailed` on a non-zero exit. */
 export async function runTool(
   path: string,
   args: string[],
-  options: RunOptions = {},
+  options: RunToolOptions = {},
 ): Promise<ToolOutput> {
   const child = new Deno.Command(path, {
     args,

@@ -1,8 +1,8 @@
 /**
- * Planning: which tables a job copies (the wildcard resolved, partitions copied through their
- * parent once), with which statements and in which format, and how the copy step divides them
- * among its workers (a large table split into ranges of pages). Pure: it works on a catalog
- * already read.
+ * The plan of a job: which tables it copies (the wildcard resolved, partitions copied through
+ * their parent once), with which statements and in which format, how the copy step divides them
+ * among its workers (a large table split into ranges of pages), which indexes it builds apart.
+ * Pure: it works on what the plan step (`steps/plan.ts`) read.
  *
  * @example
  * ```ts
@@ -17,8 +17,18 @@
 import type { JobConfig } from "./config.ts";
 import { mergeSpecs, pathKey } from "./config.ts";
 import { ConfigError } from "./errors.ts";
-import type { ForeignKey, Index, SchemaCatalog, Table } from "./catalog.ts";
-import { copyInSql, type CopyOutInput, copyOutSql, qualify, quoteIdent, whereSql } from "./sql.ts";
+import type {
+  ForeignKey,
+  Index,
+  SchemaCatalog,
+  SequenceValue,
+  Structure,
+  Table,
+} from "./catalog.ts";
+import type { ClientTools } from "./pg_tools.ts";
+import { constraintUsingIndexSql, createIndexSql } from "./shadow.ts";
+import { copyInSql, type CopyOutInput, copyOutSql, qualify, selectSql, whereSql } from "./sql.ts";
+import { PG_CLASS, PG_CONSTRAINT, tocKey } from "./toc.ts";
 import type { TableSpec } from "./types.ts";
 
 /** One table a job copies. */
@@ -30,7 +40,9 @@ export interface TablePlan {
   columns: string[];
   /** What the source statement is built from. */
   query: CopyOutInput;
-  /** The source statement. */
+  /** The source query (checked with `EXPLAIN` by the plan step). */
+  select: string;
+  /** The source statement: `COPY (select) TO STDOUT`. */
   copyOut: string;
   /** The COPY data format both statements use. */
   format: "text" | "binary";
@@ -150,6 +162,7 @@ export function planTables(
       columns: copied.map((c) => c.name),
       format: binary ? "binary" : "text",
       query,
+      select: selectSql(query),
       copyOut: copyOutSql(query, binary ? "binary" : "text"),
     });
   }
@@ -297,11 +310,9 @@ export interface IndexBuild {
 }
 
 /**
- * The indexes that can be built apart (see `Index.apart`), as statements on `schema`'s tables.
- * Each statement is assembled from its parts: pg-xmat's own `CREATE INDEX name ON schema.table`,
- * and the rest of PostgreSQL's rendering of the index from `USING` on, which names no schema
- * (the index uses only built-in objects). An index whose rendering does not start as expected
- * is left to the post-data script.
+ * The indexes that can be built apart (see `Index.apart`), as statements on `schema`'s tables
+ * (`createIndexSql`). An index whose rendering does not start as expected is left to the
+ * post-data script.
  *
  * @example
  * ```ts
@@ -313,23 +324,68 @@ export function indexBuilds(indexes: readonly Index[], schema: string): IndexBui
   return indexes
     .filter((i) => i.apart && i.definition.startsWith(i.prefix))
     .map((i) => {
-      const table = qualify(schema, i.table);
-      const rest = i.definition.slice(i.prefix.length);
-      const create = `CREATE ${i.unique ? "UNIQUE " : ""}INDEX ${
-        quoteIdent(i.name)
-      } ON ${table} USING ${rest}`;
       const k = i.constraint;
       return {
         table: i.table,
         index: i.name,
-        create,
-        constraint: k &&
-          `ALTER TABLE ONLY ${table} ADD CONSTRAINT ${quoteIdent(k.name)} ${
-            k.type === "p" ? "PRIMARY KEY" : "UNIQUE"
-          } USING INDEX ${quoteIdent(i.name)}${k.deferrable ? " DEFERRABLE" : ""}${
-            k.deferred ? " INITIALLY DEFERRED" : ""
-          }`,
-        entries: [`1259:${i.oid}`, ...(k ? [`2606:${k.oid}`] : [])],
+        create: createIndexSql(schema, i),
+        constraint: k && constraintUsingIndexSql(schema, i.table, i.name, k),
+        entries: [tocKey(PG_CLASS, i.oid), ...(k ? [tocKey(PG_CONSTRAINT, k.oid)] : [])],
       };
     });
+}
+
+/**
+ * The tables whose `ANALYZE` the copy step runs after their last index build: plain tables whose
+ * every index is built there, without extended statistics (a post-data entry: those tables are
+ * analysed after the post-data script, or the statistics would stay empty).
+ *
+ * @example
+ * ```ts
+ * analyzedInCopy(plans, [], indexes, indexBuilds(indexes, "shadow")); // Set { "orders", … }
+ * ```
+ */
+export function analyzedInCopy(
+  plans: readonly TablePlan[],
+  withStatistics: readonly string[],
+  indexes: readonly Index[],
+  builds: readonly IndexBuild[],
+): Set<string> {
+  const built = new Set(builds.map((b) => b.index));
+  return new Set(
+    plans.filter((p) =>
+      !p.table.partitioned && !withStatistics.includes(p.table.name) &&
+      indexes.every((i) => i.table !== p.table.name || built.has(i.name))
+    ).map((p) => p.table.name),
+  );
+}
+
+/** What the plan step read of the source, in the snapshot: all that later steps need of it. */
+export interface SourcePlan {
+  /** The client tools, new enough for the source server. */
+  tools: ClientTools;
+  catalog: SchemaCatalog;
+  /** The tables to copy, largest first. */
+  tables: TablePlan[];
+  structure: Structure;
+  /** The indexes the copy step builds as their tables are loaded (the rest: post-data). */
+  indexBuilds: IndexBuild[];
+  /** The tables the copy step analyses (the rest: post-data). */
+  analyzedInCopy: ReadonlySet<string>;
+  sequences: SequenceValue[];
+}
+
+/**
+ * The warning for a foreign key to a table the job does not copy.
+ *
+ * @example
+ * ```ts
+ * leftOutWarning({ name: "fk", table: "o", refSchema: "other", refTable: "c" });
+ * // 'foreign key "fk" of table "o" references "other"."c", which this job does not copy: the key is left out'
+ * ```
+ */
+export function leftOutWarning(fk: Pick<ForeignKey, "name" | "table" | "refSchema" | "refTable">) {
+  return `foreign key "${fk.name}" of table "${fk.table}" references ${
+    qualify(fk.refSchema, fk.refTable)
+  }, which this job does not copy: the key is left out`;
 }

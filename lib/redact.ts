@@ -10,6 +10,8 @@
  * @module
  */
 
+import type { Endpoint } from "./types.ts";
+
 const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/?#@]*:)([^\s@]*)(@)/gi;
 const KEYWORD_PASSWORD = /(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)/gi;
 const secrets = new Set<string>();
@@ -55,4 +57,17 @@ export function redact(text: string): string {
   let out = redactUrl(text).replace(KEYWORD_PASSWORD, "$1***");
   for (const secret of secrets) out = out.split(secret).join("***");
   return out;
+}
+
+/**
+ * A job's endpoint as it may be shown: its URL's password redacted.
+ *
+ * @example
+ * ```ts
+ * redactEndpoint({ url: "postgres://u:pw@h/db", schema: "s" });
+ * // { database: "postgres://u:***@h/db", schema: "s" }
+ * ```
+ */
+export function redactEndpoint(endpoint: { url: string; schema: string }): Endpoint {
+  return { database: redactUrl(endpoint.url), schema: endpoint.schema };
 }

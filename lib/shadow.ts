@@ -1,5 +1,7 @@
 /**
- * The shadow schema a job builds in, and the SQL that moves names around it. Pure functions.
+ * The shadow schema a job builds in, and all the SQL pg-xmat runs on it: its creation and marker,
+ * the names moved around it, the statements on its tables (truncate, index builds, keys,
+ * sequences, `ANALYZE`, orphan counts), the swap and its removal. Pure functions.
  *
  * pg_dump writes every name qualified with the source schema. Renaming a schema keeps every
  * reference inside it (defaults, foreign keys, sequences are bound by OID), so the dumped DDL
@@ -18,10 +20,13 @@
  * @module
  */
 
-import { quoteIdent, quoteLiteral } from "./sql.ts";
+import type { Extension, ForeignKey, Index, SequenceValue } from "./catalog.ts";
+import { qualify, quoteIdent, quoteLiteral } from "./sql.ts";
 
 /** Every shadow schema's name starts with this, so leftovers are recognisable. */
 export const SHADOW_PREFIX = "_pgxmat_shadow_";
+/** The name the target's own schema of the source schema's name takes during a dance. */
+const ASIDE_PREFIX = "_pgxmat_aside_";
 const MAX_IDENT = 63;
 
 function truncateUtf8(text: string, bytes: number): string {
@@ -57,6 +62,27 @@ export function shadowName(target: string, token: string): string {
  */
 export function newToken(): string {
   return crypto.randomUUID().replaceAll("-", "").slice(0, 8);
+}
+
+/** The names one run uses on the target. */
+export interface ShadowNames {
+  /** The schema the run builds, swapped in at the end. */
+  shadow: string;
+  /** Where the target's own schema of the source schema's name waits during a dance. */
+  aside: string;
+}
+
+/**
+ * A run's names, from one new token.
+ *
+ * @example
+ * ```ts
+ * shadowNames("staging").shadow.startsWith("_pgxmat_shadow_"); // true
+ * ```
+ */
+export function shadowNames(target: string): ShadowNames {
+  const token = newToken();
+  return { shadow: shadowName(target, token), aside: `${ASIDE_PREFIX}${token}` };
 }
 
 /** The marker written on a shadow schema: which target and job it belongs to. */
@@ -117,6 +143,44 @@ export interface Dance {
   /** Create the shadow schema first (the structure step). */
   create?: ShadowMarker;
   extensions: readonly ExtensionPlacement[];
+}
+
+/** What the target has, as a dance needs it. */
+export interface TargetNames {
+  schemas: ReadonlySet<string>;
+  /** Extension name → its schema. */
+  extensions: ReadonlyMap<string, string>;
+}
+
+/**
+ * The dance of a run: the target's own schema of the source schema's name set aside when it has
+ * one, and each extension the tables use placed as the source has it.
+ *
+ * @example
+ * ```ts
+ * const target = { schemas: new Set(["public"]), extensions: new Map([["citext", "public"]]) };
+ * jobDance({ shadow: "sh", aside: "a" }, "public", [{ name: "citext", schema: "public" }], target)
+ *   .aside; // "a"
+ * ```
+ */
+export function jobDance(
+  names: ShadowNames,
+  sourceSchema: string,
+  extensions: readonly Extension[],
+  target: TargetNames,
+  create?: ShadowMarker,
+): Dance {
+  return {
+    sourceSchema,
+    shadow: names.shadow,
+    aside: target.schemas.has(sourceSchema) ? names.aside : undefined,
+    create,
+    extensions: extensions.map((e) => ({
+      name: e.name,
+      sourceSchema: e.schema,
+      targetSchema: target.extensions.get(e.name),
+    })),
+  };
 }
 
 /**
@@ -200,4 +264,139 @@ export function swapSql(s: Swap): string[] {
   );
   statements.push(...s.grants);
   return statements;
+}
+
+/**
+ * Drops a schema and everything in it (a shadow, a leftover of a killed run).
+ *
+ * @example
+ * ```ts
+ * dropSchemaSql("sh"); // 'DROP SCHEMA IF EXISTS "sh" CASCADE'
+ * ```
+ */
+export function dropSchemaSql(schema: string): string {
+  return `DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`;
+}
+
+/**
+ * Empties a table so that `COPY … FREEZE` may load it in the same transaction.
+ *
+ * @example
+ * ```ts
+ * truncateSql("sh", "t"); // 'TRUNCATE ONLY "sh"."t"'
+ * ```
+ */
+export function truncateSql(schema: string, table: string): string {
+  return `TRUNCATE ONLY ${qualify(schema, table)}`;
+}
+
+/**
+ * Gathers a loaded table's statistics.
+ *
+ * @example
+ * ```ts
+ * analyzeSql("sh", "t"); // 'ANALYZE "sh"."t"'
+ * ```
+ */
+export function analyzeSql(schema: string, table: string): string {
+  return `ANALYZE ${qualify(schema, table)}`;
+}
+
+/**
+ * Puts a sequence of `schema` where the source's was.
+ *
+ * @example
+ * ```ts
+ * setvalSql("sh", { name: "s", lastValue: "42", isCalled: true });
+ * // `SELECT pg_catalog.setval('"sh"."s"'::regclass, 42, true)`
+ * ```
+ */
+export function setvalSql(schema: string, sequence: SequenceValue): string {
+  const name = quoteLiteral(qualify(schema, sequence.name));
+  return `SELECT pg_catalog.setval(${name}::regclass, ${
+    BigInt(sequence.lastValue)
+  }, ${sequence.isCalled})`;
+}
+
+/**
+ * Creates a foreign key without checking the rows already there (they include orphans).
+ *
+ * @example
+ * ```ts
+ * foreignKeyNotValidSql("sh", { table: "o", name: "o_c_fkey", definition: "FOREIGN KEY (c) REFERENCES c(id)" });
+ * // 'ALTER TABLE "sh"."o" ADD CONSTRAINT "o_c_fkey" FOREIGN KEY (c) REFERENCES c(id) NOT VALID'
+ * ```
+ */
+export function foreignKeyNotValidSql(
+  schema: string,
+  fk: Pick<ForeignKey, "table" | "name" | "definition">,
+): string {
+  return `ALTER TABLE ${qualify(schema, fk.table)} ADD CONSTRAINT ${
+    quoteIdent(fk.name)
+  } ${fk.definition} NOT VALID`;
+}
+
+/**
+ * Counts a foreign key's rows in `schema` whose parent row is missing (`n`). Run it with the
+ * schemas of the key's types on the search path: `=` must be the key's own operator.
+ *
+ * @example
+ * ```ts
+ * orphanCountSql("sh", { table: "o", columns: ["c"], refTable: "c", refColumns: ["id"] });
+ * // 'SELECT count(*)::int8 AS n FROM "sh"."o" c WHERE c."c" IS NOT NULL AND NOT EXISTS (…)'
+ * ```
+ */
+export function orphanCountSql(
+  schema: string,
+  fk: Pick<ForeignKey, "table" | "columns" | "refTable" | "refColumns">,
+): string {
+  const child = qualify(schema, fk.table);
+  const parent = qualify(schema, fk.refTable);
+  const notNull = fk.columns.map((c) => `c.${quoteIdent(c)} IS NOT NULL`).join(" AND ");
+  const match = fk.columns.map((c, i) => `p.${quoteIdent(fk.refColumns[i])} = c.${quoteIdent(c)}`)
+    .join(" AND ");
+  return `SELECT count(*)::int8 AS n FROM ${child} c WHERE ${notNull} AND NOT EXISTS (SELECT 1 FROM ${parent} p WHERE ${match})`;
+}
+
+/**
+ * `CREATE INDEX` of a source index on `schema`'s table: pg-xmat's own `CREATE INDEX name ON
+ * schema.table`, then PostgreSQL's rendering of the index from `USING` on, which names no schema
+ * (see `Index.apart`).
+ *
+ * @example
+ * ```ts
+ * createIndexSql("sh", { name: "t_pkey", table: "t", unique: true, prefix: "CREATE UNIQUE INDEX t_pkey ON s.t USING ", definition: "CREATE UNIQUE INDEX t_pkey ON s.t USING btree (id)" });
+ * // 'CREATE UNIQUE INDEX "t_pkey" ON "sh"."t" USING btree (id)'
+ * ```
+ */
+export function createIndexSql(
+  schema: string,
+  index: Pick<Index, "name" | "table" | "unique" | "prefix" | "definition">,
+): string {
+  const rest = index.definition.slice(index.prefix.length);
+  return `CREATE ${index.unique ? "UNIQUE " : ""}INDEX ${quoteIdent(index.name)} ON ${
+    qualify(schema, index.table)
+  } USING ${rest}`;
+}
+
+/**
+ * Makes a built index the primary key or unique constraint it implements on the source.
+ *
+ * @example
+ * ```ts
+ * constraintUsingIndexSql("sh", "t", "t_pkey", { name: "t_pkey", type: "p", deferrable: false, deferred: false });
+ * // 'ALTER TABLE ONLY "sh"."t" ADD CONSTRAINT "t_pkey" PRIMARY KEY USING INDEX "t_pkey"'
+ * ```
+ */
+export function constraintUsingIndexSql(
+  schema: string,
+  table: string,
+  index: string,
+  k: Omit<NonNullable<Index["constraint"]>, "oid">,
+): string {
+  return `ALTER TABLE ONLY ${qualify(schema, table)} ADD CONSTRAINT ${quoteIdent(k.name)} ${
+    k.type === "p" ? "PRIMARY KEY" : "UNIQUE"
+  } USING INDEX ${quoteIdent(index)}${k.deferrable ? " DEFERRABLE" : ""}${
+    k.deferred ? " INITIALLY DEFERRED" : ""
+  }`;
 }

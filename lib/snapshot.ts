@@ -14,14 +14,14 @@
  */
 
 import type { Conn, Sql } from "./connect.ts";
-import { quoteLiteral } from "./sql.ts";
+import { quoteLiteral, rowSecuritySql, setLocalSql } from "./sql.ts";
 
 /** An exported snapshot and the connection whose transaction holds it. */
 export interface Snapshot {
   id: string;
   /** Inside the exporting transaction; catalog reads of the job run here. */
   conn: Conn;
-  /** Ends the exporting transaction and returns the connection. */
+  /** Ends the exporting transaction and returns the connection (once; later calls do nothing). */
   close(): Promise<void>;
 }
 
@@ -51,12 +51,15 @@ export async function exportSnapshot(sql: Sql): Promise<Snapshot> {
   const conn = await sql.reserve();
   try {
     await conn.unsafe(BEGIN);
-    await conn.unsafe("SELECT set_config('search_path', '', true), set_config('jit', 'off', true)");
+    await conn.unsafe(setLocalSql({ search_path: "", jit: "off" }));
     const [{ id }] = await conn.unsafe("SELECT pg_export_snapshot() AS id");
+    let open = true;
     return {
       id,
       conn,
       close: async () => {
+        if (!open) return;
+        open = false;
         await conn.unsafe("COMMIT").catch(() => {});
         conn.release();
       },
@@ -83,12 +86,11 @@ export async function importSnapshot(
   if (!isSnapshotId(id)) throw new TypeError(`not a snapshot id: ${id}`);
   await conn.unsafe(BEGIN);
   await conn.unsafe(`SET TRANSACTION SNAPSHOT ${quoteLiteral(id)}`);
-  await conn.unsafe(`SET LOCAL row_security = ${options.rowSecurity ? "on" : "off"}`);
+  await conn.unsafe(rowSecuritySql(options.rowSecurity));
   // COPY's text is written in the source's settings and read in the target's: a date style,
   // interval style or float precision set on the source database would change the values.
   // `DateStyle = ISO` keeps the session's day/month order for the job's own date literals.
   await conn.unsafe(
-    "SELECT set_config('DateStyle', 'ISO', true), set_config('IntervalStyle', 'postgres', true), " +
-      "set_config('extra_float_digits', '3', true)",
+    setLocalSql({ DateStyle: "ISO", IntervalStyle: "postgres", extra_float_digits: "3" }),
   );
 }

@@ -1,6 +1,7 @@
 /**
  * SQL text built by pg-xmat: identifier and literal quoting, `where` and `select` turned into
- * SQL, and the two COPY statements of a table. Pure functions, no I/O.
+ * SQL, a table's source query and its two COPY statements, and transaction-local settings. Pure
+ * functions, no I/O. (The statements on the shadow schema are built in `shadow.ts`.)
  *
  * COPY runs over the simple query protocol (no `$1` parameters), so every literal is quoted
  * here, by PostgreSQL's `quote_literal` rules.
@@ -268,17 +269,17 @@ export function pageRangeSql(range: PageRange): string {
 }
 
 /**
- * The source side: `COPY (SELECT …) TO STDOUT`. A `select` expression is cast to the column's
- * type, so a transform yielding another type converts on the source, where errors name the
- * column, instead of failing inside the target's COPY.
+ * A table's source query: `SELECT … FROM [ONLY] schema.table [WHERE …]`. A `select` expression is
+ * cast to the column's type, so a transform yielding another type converts on the source, where
+ * errors name the column, instead of failing inside the target's COPY.
  *
  * @example
  * ```ts
- * copyOutSql({ schema: "s", table: "t", partitioned: true, columns: [{ name: "a", type: "integer" }] });
- * // 'COPY (SELECT "a" FROM "s"."t") TO STDOUT'
+ * selectSql({ schema: "s", table: "t", partitioned: false, columns: [{ name: "a", type: "integer" }] });
+ * // 'SELECT "a" FROM ONLY "s"."t"'
  * ```
  */
-export function copyOutSql(input: CopyOutInput, format: "text" | "binary" = "text"): string {
+export function selectSql(input: CopyOutInput): string {
   const list = input.columns.map(({ name, type }) => {
     // Own keys only: a column named "constructor" is no `select` key of a plain object.
     const expression = input.select && Object.hasOwn(input.select, name)
@@ -290,8 +291,20 @@ export function copyOutSql(input: CopyOutInput, format: "text" | "binary" = "tex
   const from = `${input.partitioned ? "" : "ONLY "}${qualify(input.schema, input.table)}`;
   const conditions = [whereSql(input.where), input.pages && pageRangeSql(input.pages)];
   const filter = conditions.filter(Boolean).join(" AND ");
-  const query = `SELECT ${list.join(", ")} FROM ${from}${filter ? ` WHERE ${filter}` : ""}`;
-  return `COPY (${query}) TO STDOUT${format === "binary" ? " (FORMAT binary)" : ""}`;
+  return `SELECT ${list.join(", ")} FROM ${from}${filter ? ` WHERE ${filter}` : ""}`;
+}
+
+/**
+ * The source side: `COPY (SELECT …) TO STDOUT`, the table's `selectSql`.
+ *
+ * @example
+ * ```ts
+ * copyOutSql({ schema: "s", table: "t", partitioned: true, columns: [{ name: "a", type: "integer" }] });
+ * // 'COPY (SELECT "a" FROM "s"."t") TO STDOUT'
+ * ```
+ */
+export function copyOutSql(input: CopyOutInput, format: "text" | "binary" = "text"): string {
+  return `COPY (${selectSql(input)}) TO STDOUT${format === "binary" ? " (FORMAT binary)" : ""}`;
 }
 
 /**
@@ -323,4 +336,59 @@ export function copyInSql(
   return `COPY ${qualify(schema, table)}${list} FROM STDIN${
     options.length ? ` (${options.join(", ")})` : ""
   }`;
+}
+
+/**
+ * Settings for the rest of the current transaction, in one statement.
+ *
+ * @example
+ * ```ts
+ * setLocalSql({ search_path: "", jit: "off" });
+ * // "SELECT set_config('search_path', '', true), set_config('jit', 'off', true)"
+ * ```
+ */
+export function setLocalSql(settings: { readonly [name: string]: string }): string {
+  const calls = Object.entries(settings).map(([name, value]) =>
+    `set_config(${quoteLiteral(name)}, ${quoteLiteral(value)}, true)`
+  );
+  return `SELECT ${calls.join(", ")}`;
+}
+
+/**
+ * A `search_path` value naming exactly these schemas: a search_path is a list of identifiers,
+ * and unquoted, "Acme" would be read as acme.
+ *
+ * @example
+ * ```ts
+ * searchPath(["Acme", "ext"]); // '"Acme", "ext"'
+ * ```
+ */
+export function searchPath(schemas: readonly string[]): string {
+  return schemas.map(quoteIdent).join(", ");
+}
+
+/**
+ * `EXPLAIN` of a query: plans it (a bad column, a missing privilege, row-level security fail
+ * here) without running it.
+ *
+ * @example
+ * ```ts
+ * explainSql('SELECT "a" FROM ONLY "s"."t"'); // 'EXPLAIN SELECT "a" FROM ONLY "s"."t"'
+ * ```
+ */
+export function explainSql(query: string): string {
+  return `EXPLAIN ${query}`;
+}
+
+/**
+ * Whether row-level security applies for the rest of the transaction: `off` fails a query its
+ * policies would filter, `on` filters it.
+ *
+ * @example
+ * ```ts
+ * rowSecuritySql(false); // "SET LOCAL row_security = off"
+ * ```
+ */
+export function rowSecuritySql(on: boolean): string {
+  return `SET LOCAL row_security = ${on ? "on" : "off"}`;
 }

@@ -1,29 +1,29 @@
 /**
- * Structure: `pg_dump` of the source schema (schema only, in the job's snapshot), narrowed to
- * the job's objects, and restored on the target under the rename dance of `shadow.ts`, with
- * `psql` in one transaction. The pre-data section builds the shadow schema's tables, types and
- * sequences; the post-data section adds indexes, keys, constraints and triggers after the data.
+ * The client tools' part of the structure: `pg_dump` of the source schema (schema only, in the
+ * job's snapshot) into an archive, one section of it narrowed to the job's objects as SQL
+ * (`pg_restore`), and a script run on the target with `psql` in one transaction. The structure
+ * and post-data steps (`steps/`) run the pre-data and post-data sections with them.
  *
  * @example
  * ```ts
- * import { dumpStructure, applySection } from "./structure.ts";
- * const archive = await dumpStructure({ tools, source, schema: "public", snapshot: "00000003-1", dir });
+ * import { dumpStructure, runScript, script, sectionSql } from "./structure.ts";
+ * const archive = await dumpStructure({ tools, source, schema: "public", snapshot: "00000003-1", dir, exclude: [] });
+ * const sql = await sectionSql(tools, archive, "pre-data", tocSelection(structure.objects));
+ * await runScript(tools, target, script(["SET lock_timeout = '10s'"], sql, []));
  * ```
  * @module
  */
 
 import { join } from "node:path";
 import { type ConnInfo, toolConnection } from "./conninfo.ts";
-import type { ClientTools } from "./pg_tools.ts";
-import { runTool, ToolFailed } from "./pg_tools.ts";
+import { ToolFailed } from "./errors.ts";
+import { type ClientTools, runTool } from "./pg_tools.ts";
 import { parseToc, selectToc, type TocEntry, tocList, type TocSelection } from "./toc.ts";
-import { quoteIdent } from "./sql.ts";
-
-/** The client tools a job runs (as `findClientTools` chose them). */
-export type Tools = ClientTools;
 
 /** A dumped archive and its table of contents. */
 export interface Archive {
+  /** The private directory that holds it (and the lists given to pg_restore). */
+  dir: string;
   path: string;
   toc: TocEntry[];
   /** The dump IDs of the post-data section's entries; the others are pre-data. */
@@ -32,7 +32,7 @@ export interface Archive {
 
 /** What `dumpStructure` needs. */
 export interface DumpInput {
-  tools: Tools;
+  tools: ClientTools;
   source: ConnInfo;
   schema: string;
   /** The exported snapshot every reader of the job shares. */
@@ -80,6 +80,7 @@ export async function dumpStructure(input: DumpInput): Promise<Archive> {
     runTool(input.tools.pgRestore.path, ["--list", ...args, path], { signal: input.signal });
   const [all, post] = await Promise.all([list("--verbose"), list("--section=post-data")]);
   return {
+    dir: input.dir,
     path,
     toc: parseToc(all.stdout),
     postData: new Set(parseToc(post.stdout).map((e) => e.id)),
@@ -88,7 +89,7 @@ export async function dumpStructure(input: DumpInput): Promise<Archive> {
 
 /** One section of the narrowed archive as SQL (as `pg_restore` writes it). */
 export async function sectionSql(
-  tools: Tools,
+  tools: ClientTools,
   archive: Archive,
   section: "pre-data" | "post-data",
   selection: TocSelection,
@@ -120,7 +121,7 @@ export async function sectionSql(
  * A failure is a `ToolFailed` whose message is psql's error (with DETAIL, HINT and the line).
  */
 export async function runScript(
-  tools: Tools,
+  tools: ClientTools,
   target: ConnInfo,
   script: string,
   signal?: AbortSignal,
@@ -168,18 +169,4 @@ export function psqlError(stderr: string): string {
 export function script(before: readonly string[], body: string, after: readonly string[]): string {
   const statements = (list: readonly string[]) => list.map((s) => `${s};\n`).join("");
   return `${statements(before)}${body}\n${statements(after)}`;
-}
-
-/**
- * `SET search_path` to one schema, as the first statement of a script whose own SQL names the
- * shadow schema's objects unqualified (e.g. a foreign key definition read with the source schema
- * on the search path).
- *
- * @example
- * ```ts
- * searchPathSql("sh"); // 'SET search_path = "sh"'
- * ```
- */
-export function searchPathSql(schema: string): string {
-  return `SET search_path = ${quoteIdent(schema)}`;
 }

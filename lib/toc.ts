@@ -39,6 +39,22 @@ export interface TocEntry {
 const LINE = /^(\d+); (\d+) (\d+) (.*)$/;
 const DEPENDS = /^;\s+depends on:((?: \d+)*)\s*$/;
 const PG_NAMESPACE = 2615;
+/** The OID of `pg_class` (tables, indexes, sequences): the catalog of their TOC entries. */
+export const PG_CLASS = 1259;
+/** The OID of `pg_constraint`: the catalog of a constraint's TOC entry. */
+export const PG_CONSTRAINT = 2606;
+
+/**
+ * How an object is named in a `TocSelection`: `catalogOid:objectOid`.
+ *
+ * @example
+ * ```ts
+ * tocKey(PG_CONSTRAINT, 16524); // "2606:16524"
+ * ```
+ */
+export function tocKey(catalogOid: number, objectOid: number): string {
+  return `${catalogOid}:${objectOid}`;
+}
 
 /**
  * Parses `pg_restore --list [--verbose]` output: each entry with the dependencies listed under
@@ -85,6 +101,25 @@ export interface TocSelection {
 }
 
 /**
+ * The selection of a job's `objects` but those `left` out, and with those `present` on the target
+ * already (each a `tocKey`).
+ *
+ * @example
+ * ```ts
+ * tocSelection(new Set(["1259:5", "2606:7"]), ["2606:7"]).objects; // Set { "1259:5" }
+ * ```
+ */
+export function tocSelection(
+  objects: Iterable<string>,
+  left: Iterable<string> = [],
+  present: Iterable<string> = [],
+): TocSelection {
+  const kept = new Set(objects);
+  for (const key of left) kept.delete(key);
+  return { objects: kept, present: new Set(present) };
+}
+
+/**
  * Keeps the entries a job needs: the objects chosen by OID, and each OID-less entry whose
  * dependencies are all kept or present (at least one: `ENCODING` and the like depend on nothing
  * and `pg_restore` writes them anyway). The schema's own entry, and so its comment, is left out:
@@ -104,7 +139,7 @@ export function selectToc(entries: readonly TocEntry[], selection: TocSelection)
   const kept = new Set<number>();
   const oidLess: TocEntry[] = [];
   for (const e of entries) {
-    const key = `${e.catalogOid}:${e.objectOid}`;
+    const key = tocKey(e.catalogOid, e.objectOid);
     if (e.catalogOid === 0) oidLess.push(e);
     else if (e.catalogOid === PG_NAMESPACE) continue;
     else if (selection.present?.has(key)) there.add(e.id);

@@ -11,9 +11,9 @@ import {
   installHint,
   parseMajor,
   serverMajor,
-  ToolError,
   toolErrorMessage,
 } from "../lib/pg_tools.ts";
+import { ToolError } from "../lib/errors.ts";
 
 const unix = Deno.build.os !== "windows";
 

@@ -1,0 +1,85 @@
+/**
+ * What a dry run returns (`JobPlan`): the plan in words, the objects of the dumped structure a
+ * run would restore, the foreign keys it would leave out, and what only a run checks. Pure.
+ *
+ * @example
+ * ```ts
+ * import { describePlan } from "./dry_run.ts";
+ * describePlan(config, plan, archive.toc, warnings, 1.5).tables[0].copy; // 'COPY (SELECT …) TO STDOUT'
+ * ```
+ * @module
+ */
+
+import type { JobConfig } from "./config.ts";
+import { leftOutWarning, type SourcePlan } from "./plan.ts";
+import { redactEndpoint } from "./redact.ts";
+import { qualify } from "./sql.ts";
+import { describeEntry, selectToc, type TocEntry, tocSelection } from "./toc.ts";
+import type { JobPlan } from "./types.ts";
+
+/** What only a run checks: what needs the target, and orphans (counted after the copy). */
+function runChecks(target: string, orphansPossible: boolean): string[] {
+  const checks = [
+    "that source and target are not the same schema of the same database (a run refuses that)",
+    `objects outside target schema "${target}" that depend on it (a run refuses them unless cascade)`,
+    "the extensions the target lacks, and the target role's privileges",
+    `that no other run is building target schema "${target}"`,
+  ];
+  if (orphansPossible) {
+    checks.push(
+      "rows that reference rows the filters leave out (a run counts them after the copy and " +
+        'creates those foreign keys NOT VALID, or fails with orphans: "fail")',
+    );
+  }
+  return checks;
+}
+
+/**
+ * What a dry run returns: the plan in the words of `JobPlan`, with the objects of the dumped
+ * structure (`toc`) a run would restore and the warnings a run would give (`warnings`, but the
+ * left-out foreign keys, listed apart).
+ *
+ * @example
+ * ```ts
+ * describePlan(config, plan, archive.toc, warnings, 1.5).structure[0]; // { type: "TABLE", name: "users" }
+ * ```
+ */
+export function describePlan(
+  job: JobConfig,
+  plan: SourcePlan,
+  toc: readonly TocEntry[],
+  warnings: readonly string[],
+  seconds: number,
+): JobPlan {
+  const tables = plan.catalog.tables.map((t) => t.name);
+  const leftOut = plan.structure.foreignKeys.filter((f) => !f.inJob);
+  const leftOutWarnings = new Set(leftOut.map(leftOutWarning));
+  return {
+    job: job.name,
+    source: redactEndpoint(job.source),
+    target: redactEndpoint(job.target),
+    tables: plan.tables.map((p) => ({
+      table: p.table.name,
+      estimatedRows: p.table.rows,
+      estimatedBytes: p.table.bytes,
+      copy: p.copyOut,
+    })),
+    structure: selectToc(toc, tocSelection(plan.structure.objects)).map((e) =>
+      describeEntry(e, job.source.schema, tables)
+    ),
+    extensions: plan.structure.extensions.map((e) => e.name),
+    foreignKeysLeftOut: leftOut.map((fk) => ({
+      name: fk.name,
+      table: fk.table,
+      references: qualify(fk.refSchema, fk.refTable),
+      reason: "the job does not copy the referenced table",
+    })),
+    warnings: warnings.filter((w) => !leftOutWarnings.has(w)),
+    notChecked: runChecks(
+      job.target.schema,
+      plan.tables.some((p) => p.spec.where !== undefined) &&
+        plan.structure.foreignKeys.some((f) => f.inJob),
+    ),
+    seconds,
+  };
+}

@@ -1,0 +1,200 @@
+/**
+ * The copy step: workers, each with a source connection in the job's snapshot and a target
+ * connection, take tasks from the copy queue (`copy_queue.ts`): the tables' pieces, largest
+ * first, moved by the COPY pump (`copy.ts`); then each loaded table's index builds and
+ * `ANALYZE`. The first failure stops every worker and is the one reported.
+ *
+ * @example
+ * ```ts
+ * import { copyData } from "./copy.ts";
+ * const reports = await copyData(ctx, { source, target, snapshot, plan, shadow, parallel: 4, splitAbove: SPLIT_ABOVE });
+ * ```
+ * @module
+ */
+
+import type { Conn, Sql } from "../connect.ts";
+import { type CopyProgress, copyTable } from "../copy.ts";
+import { CopyQueue, type CopyTask } from "../copy_queue.ts";
+import type { JobContext } from "../job_context.ts";
+import { type CopyPiece, copyPieces, type SourcePlan } from "../plan.ts";
+import { analyzeSql, truncateSql } from "../shadow.ts";
+import { importSnapshot, type Snapshot } from "../snapshot.ts";
+import { setLocalSql } from "../sql.ts";
+import type { TableReport } from "../types.ts";
+
+/** What the copy step needs. */
+export interface CopyInput {
+  source: Sql;
+  target: Sql;
+  /** The job's snapshot; closed once every worker imported it. */
+  snapshot: Snapshot;
+  plan: SourcePlan;
+  /** The schema the tables are loaded into. */
+  shadow: string;
+  /** Workers at most. */
+  parallel: number;
+  /** The smallest table that may be split among workers (bytes on disk). */
+  splitAbove: number;
+}
+
+/** A table being copied, possibly in several pieces at once. */
+interface TableCopy {
+  progress: CopyProgress;
+  started: number;
+  /** Pieces not finished yet. */
+  left: number;
+  /** Rows the finished pieces stored. */
+  rows: number;
+}
+
+/** What a copy worker holds: its two connections (the source's in the snapshot). */
+interface Worker {
+  source: Conn;
+  target: Conn;
+  signal: AbortSignal;
+  /** Cancel the worker's statement on that side, from another connection. */
+  cancelSource: () => Promise<void>;
+  cancelTarget: () => Promise<void>;
+}
+
+/** Copies every table into the shadow schema; returns one report per table, as they ended. */
+export async function copyData(ctx: JobContext, input: CopyInput): Promise<TableReport[]> {
+  const { plan } = input;
+  const pieces = copyPieces(plan.tables, {
+    workers: input.parallel,
+    splitAbove: input.splitAbove,
+    tidRangeScan: plan.catalog.serverVersion >= 140000,
+    schema: input.shadow,
+  });
+  const queue = new CopyQueue(pieces, plan.indexBuilds, plan.analyzedInCopy);
+  const copying = new Map<string, TableCopy>();
+  const reports: TableReport[] = [];
+  // The first failure stops the other workers; it is the one reported.
+  const stop = new AbortController();
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, stop.signal]) : stop.signal;
+  let first: { error: unknown } | undefined;
+  const workers = Math.min(input.parallel, pieces.length);
+  let imported = 0;
+  const work = async () => {
+    try {
+      const source = await input.source.reserve();
+      const target = await input.target.reserve();
+      const [{ pid }] = await source`SELECT pg_backend_pid() AS pid`;
+      const [{ pid: targetPid }] = await target`SELECT pg_backend_pid() AS pid`;
+      // From the pools' spare connections, so they work while every worker is busy.
+      const cancelSource = async () => void await input.source`SELECT pg_cancel_backend(${pid})`;
+      const cancelTarget = async () =>
+        void await input.target`SELECT pg_cancel_backend(${targetPid})`;
+      const w: Worker = { source, target, signal, cancelSource, cancelTarget };
+      await importSnapshot(source, input.snapshot.id, { rowSecurity: ctx.config.rowSecurity });
+      // Every reader holds the snapshot now: the exporting transaction is not left idle for
+      // the whole copy, where a timeout or an administrator could end its session.
+      if (++imported === workers) await input.snapshot.close();
+      for (let task = await queue.next(); task && !signal.aborted; task = await queue.next()) {
+        if (task.kind === "copy") {
+          const report = await copyPiece(ctx, task.piece, copying, w, input.shadow);
+          if (report) reports.push(report);
+        } else await buildOrAnalyze(ctx, task, w, input.shadow);
+        queue.done(task);
+      }
+      await source.unsafe("COMMIT");
+      source.release();
+      target.release();
+    } catch (error) {
+      // The connections may be dead or mid-COPY: they are not used again, and clean-up
+      // closes them.
+      first ??= { error };
+      stop.abort();
+      queue.close();
+    }
+  };
+  await Promise.all(Array.from({ length: workers }, work));
+  if (first) throw first.error;
+  ctx.signal?.throwIfAborted();
+  return reports;
+}
+
+/**
+ * An index build or an `ANALYZE` of a loaded table, on the worker's target connection. The
+ * index is created as PostgreSQL rendered it: with an empty search_path.
+ */
+async function buildOrAnalyze(
+  ctx: JobContext,
+  task: Exclude<CopyTask, { kind: "copy" }>,
+  w: Worker,
+  shadow: string,
+): Promise<void> {
+  const table = task.kind === "index" ? task.build.table : task.table;
+  const onAbort = () => w.cancelTarget().catch(() => {});
+  w.signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    if (task.kind === "index") {
+      await w.target.unsafe("BEGIN");
+      await w.target.unsafe(setLocalSql({ search_path: "" }));
+      await w.target.unsafe(task.build.create);
+      await w.target.unsafe("COMMIT");
+    } else {
+      await w.target.unsafe(analyzeSql(shadow, table));
+    }
+  } catch (error) {
+    throw ctx.fail({ step: "post-data", table, side: "target" }, error);
+  } finally {
+    w.signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/**
+ * Copies one piece: a whole table (loaded frozen: truncated and copied in one target
+ * transaction) or one part of a split table. A table's events come once, when its first piece
+ * starts and its last ends; its report is returned by its last piece.
+ */
+async function copyPiece(
+  ctx: JobContext,
+  piece: CopyPiece,
+  copying: Map<string, TableCopy>,
+  w: Worker,
+  shadow: string,
+): Promise<TableReport | undefined> {
+  const { table } = piece.plan;
+  let copy = copying.get(table.name);
+  if (!copy) {
+    copy = {
+      progress: { rows: 0, bytes: 0 },
+      started: performance.now(),
+      left: piece.parts,
+      rows: 0,
+    };
+    copying.set(table.name, copy);
+    ctx.emit({
+      kind: "table-start",
+      table: table.name,
+      estimatedRows: table.rows,
+      estimatedBytes: table.bytes,
+      progress: copy.progress,
+    });
+  }
+  try {
+    if (piece.freeze) {
+      await w.target.unsafe("BEGIN");
+      await w.target.unsafe(truncateSql(shadow, table.name));
+    }
+    const result = await copyTable(w.source, w.target, piece, {
+      progress: copy.progress,
+      signal: w.signal,
+      cancelSource: w.cancelSource,
+    });
+    if (piece.freeze) await w.target.unsafe("COMMIT");
+    copy.rows += result.rows;
+    if (--copy.left > 0) return undefined;
+    const report: TableReport = {
+      table: table.name,
+      rows: copy.rows,
+      bytes: copy.progress.bytes,
+      seconds: (performance.now() - copy.started) / 1000,
+    };
+    ctx.emit({ kind: "table-end", ...report });
+    return report;
+  } catch (error) {
+    throw ctx.fail({ step: "copy", table: table.name }, error);
+  }
+}

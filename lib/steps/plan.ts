@@ -1,0 +1,193 @@
+/**
+ * The plan step. It reads: the source in the job's snapshot (its catalog, each table's query
+ * checked with `EXPLAIN`, the structure the tables need, their indexes and sequences) into a
+ * `SourcePlan`, and, for a run, the target, to refuse early what the swap would refuse. It
+ * writes nothing: the leftovers of killed runs are dropped apart (`leftovers.ts`), once every
+ * check passed.
+ *
+ * @example
+ * ```ts
+ * import { checkTarget, planSource } from "./plan.ts";
+ * const plan = await planSource(ctx, snapshot.conn, names.shadow, "auto");
+ * const targetState = await checkTarget(ctx, clients.lock, plan, false);
+ * ```
+ * @module
+ */
+
+import {
+  type Extension,
+  readIndexes,
+  readSchema,
+  readSequenceValues,
+  readStructure,
+} from "../catalog.ts";
+import { type Conn, connectionLost } from "../connect.ts";
+import { DependentsError, JobError } from "../errors.ts";
+import type { JobContext } from "../job_context.ts";
+import { findClientTools, serverMajor } from "../pg_tools.ts";
+import {
+  analyzedInCopy,
+  type FormatChoice,
+  indexBuilds,
+  leftOutWarning,
+  planTables,
+  type SourcePlan,
+  type TablePlan,
+} from "../plan.ts";
+import { explainSql, quoteIdent, rowSecuritySql, setLocalSql } from "../sql.ts";
+import {
+  findDependents,
+  foreignDefaultPrivileges,
+  readTargetState,
+  type TargetState,
+} from "../target.ts";
+
+/**
+ * Reads what the job needs of the source, inside the snapshot's transaction (`conn`), and
+ * plans it; index builds are planned on the `shadow` schema's tables.
+ */
+export async function planSource(
+  ctx: JobContext,
+  conn: Conn,
+  shadow: string,
+  format?: FormatChoice,
+): Promise<SourcePlan> {
+  const { config } = ctx;
+  const place = { job: config.name, step: "plan", side: "source" } as const;
+  // The client tools first: checked against the source server's version before other work.
+  const [{ server_version_num }] = await conn`SHOW server_version_num`;
+  const tools = await findClientTools(serverMajor(Number(server_version_num)));
+  const catalog = await readSchema(conn, config.source.schema);
+  if (!catalog) {
+    throw new JobError(
+      place,
+      `schema "${config.source.schema}" does not exist on the source ${
+        config.connections.source.hosts[0]
+      }`,
+    );
+  }
+  const tables = planTables(config, catalog, format);
+  if (tables.length === 0) {
+    throw new JobError(place, `schema "${catalog.schema}" of the source has no tables to copy`);
+  }
+  await probeQueries(ctx, conn, tables);
+  const structure = await readStructure(conn, catalog, tables.map((p) => p.table.oid));
+  if (structure.missing.length) {
+    throw new JobError(
+      place,
+      `the tables cannot be created without relations the job does not copy: ${
+        structure.missing.join("; ")
+      }. Add the tables to the job (\`where: "false"\` copies a table's structure only); ` +
+        `pg-xmat copies no views, materialized views or foreign tables: leave out what needs one`,
+    );
+  }
+  const indexes = await readIndexes(conn, tables.map((p) => p.table.oid));
+  const builds = indexBuilds(indexes, shadow);
+  for (const fk of structure.foreignKeys.filter((f) => !f.inJob)) ctx.warn(leftOutWarning(fk));
+  for (const object of structure.outside) {
+    ctx.warn(`the tables use ${object}, which pg-xmat does not copy: it must exist on the target`);
+  }
+  const sequences = await readSequenceValues(conn, catalog.schema, structure.sequences);
+  ctx.emit({
+    kind: "planned",
+    tables: tables.map((p) => ({
+      table: p.table.name,
+      estimatedRows: p.table.rows,
+      estimatedBytes: p.table.bytes,
+    })),
+  });
+  return {
+    tools,
+    catalog,
+    tables,
+    structure,
+    indexBuilds: builds,
+    analyzedInCopy: analyzedInCopy(tables, structure.withStatistics, indexes, builds),
+    sequences,
+  };
+}
+
+/**
+ * Plans each table's query on the source (`EXPLAIN`), so a bad `select`/`where` or row-level
+ * security fails here, before anything is written to the target.
+ */
+async function probeQueries(ctx: JobContext, conn: Conn, tables: readonly TablePlan[]) {
+  await conn.unsafe(rowSecuritySql(ctx.config.rowSecurity));
+  // The queries run with the session's search_path, as the copies will (the catalog reads
+  // use an empty one); then the catalog's is put back.
+  await conn.unsafe("SET LOCAL search_path TO DEFAULT");
+  for (const plan of tables) {
+    await conn.unsafe("SAVEPOINT probe");
+    try {
+      await conn.unsafe(explainSql(plan.select));
+    } catch (error) {
+      if (!connectionLost(error)) await conn.unsafe("ROLLBACK TO SAVEPOINT probe");
+      throw ctx.fail({ step: "plan", table: plan.table.name, side: "source" }, error);
+    }
+    await conn.unsafe("RELEASE SAVEPOINT probe");
+  }
+  await conn.unsafe(setLocalSql({ search_path: "" }));
+}
+
+/**
+ * Reads the target (on the lock's session) and refuses what the run could not finish: an
+ * extension the target lacks in a schema it lacks, default privileges in the target schema the
+ * role cannot give again, objects elsewhere that depend on the target schema (unless `cascade`).
+ * Returns the target's schemas and extensions.
+ */
+export async function checkTarget(
+  ctx: JobContext,
+  lock: Conn,
+  plan: SourcePlan,
+  cascade: boolean,
+): Promise<TargetState> {
+  const { config } = ctx;
+  const target = config.target.schema;
+  const place = { job: config.name, step: "plan", side: "target" } as const;
+  const state = await readTargetState(lock);
+  const missing = missingExtension(plan.structure.extensions, state, config.source.schema);
+  if (missing) {
+    throw new JobError(
+      place,
+      `the tables use extension "${missing.name}", which the target lacks; on the source it lives in ` +
+        `schema "${missing.schema}", which the target does not have. Create the schema or the extension ` +
+        `on the target (CREATE EXTENSION ${quoteIdent(missing.name)} WITH SCHEMA ${
+          quoteIdent(missing.schema)
+        })`,
+    );
+  }
+  if (!state.schemas.has(target)) return state;
+  const { role, owners } = await foreignDefaultPrivileges(lock, target);
+  if (owners.length) {
+    throw new JobError(
+      place,
+      `target schema "${target}" has default privileges given by ${
+        owners.map((r) => `role "${r}"`).join(", ")
+      } (ALTER DEFAULT PRIVILEGES … IN SCHEMA): the new schema must get them again, and ` +
+        `role "${role}" is not a member of ${owners.length > 1 ? "those roles" : "it"}. ` +
+        `Grant the membership (GRANT ${owners.map(quoteIdent).join(", ")} TO ${
+          quoteIdent(role)
+        }), or run the job as a role that has it.`,
+    );
+  }
+  if (!cascade) {
+    const dependents = await findDependents(lock, target);
+    if (dependents.length) throw new DependentsError(target, dependents);
+  }
+  return state;
+}
+
+/**
+ * The first extension the target lacks that the rename dance could not create: its source
+ * schema is neither the source schema (the shadow carries that name) nor one the target has.
+ */
+function missingExtension(
+  extensions: readonly Extension[],
+  target: TargetState,
+  sourceSchema: string,
+): Extension | undefined {
+  return extensions.find((ext) =>
+    !target.extensions.has(ext.name) && ext.schema !== sourceSchema &&
+    !target.schemas.has(ext.schema)
+  );
+}

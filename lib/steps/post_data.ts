@@ -1,0 +1,126 @@
+/**
+ * The post-data step: the rows the filters orphaned counted per foreign key (a key with orphans
+ * is created `NOT VALID`, left out on a partitioned table, or fails the job with
+ * `orphans: "fail"`), then one script on the target: the keys of the indexes the copy step
+ * built, the dump's post-data section (indexes, keys, constraints, triggers) under the rename
+ * dance, the sequences' values and the `ANALYZE` of the tables the copy step did not analyse.
+ *
+ * @example
+ * ```ts
+ * import { postData } from "./post_data.ts";
+ * await postData(ctx, { lock, plan, archive, names, targetState });
+ * ```
+ * @module
+ */
+
+import type { ForeignKey } from "../catalog.ts";
+import { type Conn, inTransaction } from "../connect.ts";
+import { JobError } from "../errors.ts";
+import type { JobContext } from "../job_context.ts";
+import { mayOrphan, type SourcePlan } from "../plan.ts";
+import {
+  analyzeSql,
+  foreignKeyNotValidSql,
+  jobDance,
+  orphanCountSql,
+  renameDance,
+  setvalSql,
+  type ShadowNames,
+} from "../shadow.ts";
+import { searchPath, setLocalSql } from "../sql.ts";
+import { type Archive, runScript, script, sectionSql } from "../structure.ts";
+import type { TargetState } from "../target.ts";
+import { PG_CONSTRAINT, tocKey, tocSelection } from "../toc.ts";
+
+/** What the post-data step needs. */
+export interface PostDataInput {
+  plan: SourcePlan;
+  archive: Archive;
+  names: ShadowNames;
+  /** The target as it is after the structure step. */
+  targetState: TargetState;
+  /** The lock's session, where the orphans are counted. */
+  lock: Conn;
+}
+
+/** Finishes the shadow schema's structure after its data; see the module's documentation. */
+export async function postData(ctx: JobContext, input: PostDataInput): Promise<void> {
+  const { config } = ctx;
+  const { plan, names } = input;
+  const shadow = names.shadow;
+  const orphans = await countOrphans(input);
+  const after: string[] = [setLocalSql({ search_path: searchPath([shadow]) })];
+  for (const fk of plan.structure.foreignKeys.filter((f) => orphans.has(f.oid))) {
+    const n = orphans.get(fk.oid) ?? 0;
+    const what = `foreign key "${fk.name}" of table "${fk.table}": ${n} row${n === 1 ? "" : "s"} ` +
+      `reference rows of "${fk.refTable}" that the filters left out`;
+    if (config.orphans === "fail") {
+      throw new JobError(
+        { job: config.name, step: "post-data", table: fk.table },
+        `${what}. Widen the filters, or set \`orphans: "not-valid"\``,
+      );
+    }
+    if (fk.tablePartitioned) {
+      ctx.warn(`${what}; a partitioned table cannot have a NOT VALID key, so the key is left out`);
+      continue;
+    }
+    ctx.warn(`${what}; the key is created NOT VALID (it checks new rows only)`);
+    after.push(foreignKeyNotValidSql(shadow, fk));
+  }
+  for (const s of plan.sequences) after.push(setvalSql(shadow, s));
+  for (const table of plan.tables.filter((p) => !plan.analyzedInCopy.has(p.table.name))) {
+    after.push(analyzeSql(shadow, table.table.name));
+  }
+  // What the copy step built is left out of the script; its keys are made from their indexes
+  // before the script's foreign keys need them.
+  const left = [...orphans.keys()].map((oid) => tocKey(PG_CONSTRAINT, oid));
+  const built = plan.indexBuilds.flatMap((b) => b.entries);
+  const keys = plan.indexBuilds.flatMap((b) => b.constraint ?? []);
+  const sql = await sectionSql(
+    plan.tools,
+    input.archive,
+    "post-data",
+    tocSelection(plan.structure.objects, left, built),
+    ctx.signal,
+  );
+  const dance = jobDance(
+    names,
+    config.source.schema,
+    plan.structure.extensions,
+    input.targetState,
+  );
+  const { prologue, epilogue } = renameDance(dance);
+  await runScript(
+    plan.tools,
+    config.connections.target,
+    script([...keys, ...prologue], sql, [...epilogue, ...after]),
+    ctx.signal,
+  );
+}
+
+/**
+ * Counts, per foreign key within the job, the rows whose parent the filters left out (keys
+ * whose rows cannot be orphaned are not scanned).
+ */
+async function countOrphans(input: PostDataInput): Promise<Map<number, number>> {
+  const { plan, names, targetState } = input;
+  const counts = new Map<number, number>();
+  const keys: ForeignKey[] = plan.structure.foreignKeys.filter((f) =>
+    f.inJob && mayOrphan(f, plan.tables)
+  );
+  if (!keys.length) return counts;
+  // `=` must be the keys' own: citext's, say, where the target has the extension (in the
+  // shadow or elsewhere), not text's, found through an implicit cast.
+  const path = [
+    names.shadow,
+    ...plan.structure.extensions.flatMap((e) => targetState.extensions.get(e.name) ?? []),
+  ];
+  await inTransaction(input.lock, async (tx) => {
+    await tx.unsafe(setLocalSql({ search_path: searchPath(path) }));
+    for (const fk of keys) {
+      const [row] = await tx.unsafe(orphanCountSql(names.shadow, fk));
+      if (Number(row.n) > 0) counts.set(fk.oid, Number(row.n));
+    }
+  });
+  return counts;
+}

@@ -1,0 +1,101 @@
+/**
+ * The structure step: the source schema's structure dumped in the job's snapshot (all a dry run
+ * does), then its pre-data section (tables, types, sequences) restored into a new shadow schema
+ * on the target, under the rename dance of `shadow.ts`, in one transaction.
+ *
+ * @example
+ * ```ts
+ * import { dump, removeArchive, restorePreData } from "./structure.ts";
+ * const archive = await dump(ctx, plan, snapshot.id);
+ * const targetState = await restorePreData(ctx, { lock, plan, archive, names, targetState });
+ * await removeArchive(archive);
+ * ```
+ * @module
+ */
+
+import type { Conn } from "../connect.ts";
+import type { JobContext } from "../job_context.ts";
+import type { SourcePlan } from "../plan.ts";
+import { jobDance, renameDance, type ShadowNames } from "../shadow.ts";
+import { type Archive, dumpStructure, runScript, script, sectionSql } from "../structure.ts";
+import { readTargetState, type TargetState } from "../target.ts";
+import { tocSelection } from "../toc.ts";
+
+/**
+ * `pg_dump` of the source schema's structure, in the snapshot `snapshotId`, into a private
+ * directory (removed again when it fails; else by `removeArchive`).
+ */
+export async function dump(
+  ctx: JobContext,
+  plan: SourcePlan,
+  snapshotId: string,
+): Promise<Archive> {
+  const dir = await Deno.makeTempDir({ prefix: "pg-xmat-" });
+  try {
+    return await dumpStructure({
+      tools: plan.tools,
+      source: ctx.config.connections.source,
+      schema: ctx.config.source.schema,
+      snapshot: snapshotId,
+      dir,
+      exclude: plan.structure.unneeded,
+      signal: ctx.signal,
+    });
+  } catch (error) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw error;
+  }
+}
+
+/** Removes a dumped archive's directory. */
+export async function removeArchive(archive: Archive): Promise<void> {
+  await Deno.remove(archive.dir, { recursive: true }).catch(() => {});
+}
+
+/** What `restorePreData` needs. */
+export interface PreDataInput {
+  plan: SourcePlan;
+  archive: Archive;
+  names: ShadowNames;
+  /** The target as the plan step read it. */
+  targetState: TargetState;
+  /** The lock's session, to read the target again afterwards. */
+  lock: Conn;
+}
+
+/**
+ * Creates the shadow schema (marked with its job and target) and restores the pre-data section
+ * into it. Returns the target's state after it: extensions the dance created now live in the
+ * shadow schema.
+ */
+export async function restorePreData(ctx: JobContext, input: PreDataInput): Promise<TargetState> {
+  const { config } = ctx;
+  const sql = await sectionSql(
+    input.plan.tools,
+    input.archive,
+    "pre-data",
+    tocSelection(input.plan.structure.objects),
+    ctx.signal,
+  );
+  const marker = {
+    pgxmat: "shadow" as const,
+    target: config.target.schema,
+    job: config.name,
+    started: new Date().toISOString(),
+  };
+  const dance = jobDance(
+    input.names,
+    config.source.schema,
+    input.plan.structure.extensions,
+    input.targetState,
+    marker,
+  );
+  const { prologue, epilogue } = renameDance(dance);
+  await runScript(
+    input.plan.tools,
+    config.connections.target,
+    script(prologue, sql, epilogue),
+    ctx.signal,
+  );
+  return await readTargetState(input.lock);
+}

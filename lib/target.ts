@@ -1,0 +1,188 @@
+/**
+ * The target side around the shadow schema, read and cleaned before anything is built: one run
+ * per target schema at a time (an advisory lock), whether the source is the very same database,
+ * the schemas and extensions the target has, objects elsewhere that depend on the target schema,
+ * default privileges the run could not give again, and the shadow schemas killed runs left.
+ *
+ * @example
+ * ```ts
+ * import { lockTarget, readTargetState } from "./target.ts";
+ * if (await lockTarget(conn, "staging")) (await readTargetState(conn)).schemas.has("staging");
+ * ```
+ * @module
+ */
+
+import type { Conn } from "./connect.ts";
+import { dropSchemaSql, parseMarker, SHADOW_PREFIX } from "./shadow.ts";
+
+const LOCK_NAMESPACE = "pg-xmat";
+
+/**
+ * Takes the session-level advisory lock of a target schema on a dedicated connection, so two
+ * runs never build the same target at once. Returns false when another run holds it.
+ */
+export async function lockTarget(conn: Conn, target: string): Promise<boolean> {
+  const [row] = await conn`
+    SELECT pg_try_advisory_lock(hashtext(${LOCK_NAMESPACE}), hashtext(${target})) AS locked`;
+  return row.locked;
+}
+
+/**
+ * True when `source` is the very database `target` is connected to: the target's session holds
+ * the target lock, and the source sees that lock in its own database. Works without privileges
+ * and whatever the URLs look like (another host name, a socket, a pooler). A hot standby of the
+ * target sees no lock of the primary: a source in recovery is the target's database when its
+ * server has the target's system identifier and its database the target database's OID (a
+ * server merely restored from a backup of the target is not in recovery, and not taken for it).
+ */
+export async function sameDatabase(
+  source: Conn,
+  target: Conn,
+  targetSchema: string,
+): Promise<boolean> {
+  const identity = `(SELECT system_identifier FROM pg_control_system())::text AS system,
+    (SELECT oid FROM pg_database WHERE datname = current_database())::int8 AS database`;
+  const [t] = await target.unsafe(`SELECT pg_backend_pid() AS pid, ${identity}`);
+  const [row] = await source.unsafe(
+    `SELECT EXISTS (
+       SELECT 1 FROM pg_locks
+        WHERE locktype = 'advisory' AND pid = $1
+          AND classid = hashtext($2)::oid AND objid = hashtext($3)::oid
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+     ) AS same, pg_is_in_recovery() AS standby, ${identity}`,
+    [t.pid, LOCK_NAMESPACE, targetSchema],
+  );
+  return row.same || (row.standby && row.system === t.system && row.database === t.database);
+}
+
+/** The target's schemas and extensions, as the rename dance and the swap need them. */
+export interface TargetState {
+  schemas: Set<string>;
+  /** Extension name → its schema. */
+  extensions: Map<string, string>;
+}
+
+/** Reads which schemas and extensions the target has. */
+export async function readTargetState(conn: Conn): Promise<TargetState> {
+  const schemas = await conn`SELECT nspname FROM pg_namespace`;
+  const extensions = await conn`
+    SELECT x.extname, n.nspname FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace`;
+  return {
+    schemas: new Set(schemas.map((r) => r.nspname)),
+    extensions: new Map(extensions.map((r) => [r.extname, r.nspname])),
+  };
+}
+
+/**
+ * Objects outside `schema` that depend on objects in it (views, foreign keys, column types,
+ * defaults): dropping the schema would drop them too. Each is described as PostgreSQL does
+ * (`view other.active_users`), with what it depends on. The shadow schema that replaces it is
+ * not a dependent: what it uses of the old schema (extension types) moves with the swap.
+ */
+export async function findDependents(conn: Conn, schema: string, shadow = ""): Promise<string[]> {
+  const rows = await conn`
+    WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname = ${schema}),
+    objs(classid, objid) AS (
+      SELECT 'pg_class'::regclass, c.oid FROM pg_class c, ns WHERE c.relnamespace = ns.oid
+      UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t, ns WHERE t.typnamespace = ns.oid
+      UNION ALL SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p, ns WHERE p.pronamespace = ns.oid
+      -- Collations, operators, text search configurations…: whatever else the schema holds
+      -- (but its extensions, which move into the new schema).
+      UNION ALL SELECT d.classid, d.objid FROM pg_depend d, ns
+                 WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = ns.oid
+                   AND d.classid <> 'pg_extension'::regclass
+    ),
+    deps AS (
+      SELECT DISTINCT d.classid, d.objid, d.refclassid, d.refobjid
+        FROM pg_depend d JOIN objs o ON o.classid = d.refclassid AND o.objid = d.refobjid
+       WHERE d.deptype IN ('n', 'a')
+         -- An extension's objects move with it: what uses them is not dropped.
+         AND NOT EXISTS (SELECT 1 FROM pg_depend e
+                          WHERE e.classid = d.refclassid AND e.objid = d.refobjid AND e.deptype = 'e')
+    ),
+    placed AS (
+      -- The schema a dependent lives in: its own, or its table's or operator family's.
+      SELECT d.*, CASE d.classid
+          WHEN 'pg_class'::regclass THEN (SELECT relnamespace FROM pg_class WHERE oid = d.objid)
+          WHEN 'pg_type'::regclass THEN (SELECT typnamespace FROM pg_type WHERE oid = d.objid)
+          WHEN 'pg_proc'::regclass THEN (SELECT pronamespace FROM pg_proc WHERE oid = d.objid)
+          WHEN 'pg_constraint'::regclass THEN (SELECT connamespace FROM pg_constraint WHERE oid = d.objid)
+          WHEN 'pg_attrdef'::regclass THEN (SELECT c.relnamespace FROM pg_attrdef a
+                                              JOIN pg_class c ON c.oid = a.adrelid WHERE a.oid = d.objid)
+          WHEN 'pg_rewrite'::regclass THEN (SELECT c.relnamespace FROM pg_rewrite r
+                                              JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = d.objid)
+          WHEN 'pg_trigger'::regclass THEN (SELECT c.relnamespace FROM pg_trigger t
+                                              JOIN pg_class c ON c.oid = t.tgrelid WHERE t.oid = d.objid)
+          WHEN 'pg_policy'::regclass THEN (SELECT c.relnamespace FROM pg_policy p
+                                             JOIN pg_class c ON c.oid = p.polrelid WHERE p.oid = d.objid)
+          WHEN 'pg_amproc'::regclass THEN (SELECT f.opfnamespace FROM pg_amproc p
+                                             JOIN pg_opfamily f ON f.oid = p.amprocfamily WHERE p.oid = d.objid)
+          WHEN 'pg_amop'::regclass THEN (SELECT f.opfnamespace FROM pg_amop p
+                                           JOIN pg_opfamily f ON f.oid = p.amopfamily WHERE p.oid = d.objid)
+          ELSE (SELECT oid FROM pg_namespace
+                 WHERE quote_ident(nspname) = (pg_identify_object(d.classid, d.objid, 0)).schema)
+        END AS nsp
+        FROM deps d
+    )
+    SELECT DISTINCT
+           CASE WHEN p.classid = 'pg_rewrite'::regclass
+                THEN pg_describe_object('pg_class'::regclass, r.ev_class, 0)
+                ELSE pg_describe_object(p.classid, p.objid, 0) END AS dependent,
+           pg_describe_object(p.refclassid, p.refobjid, 0) AS on_object
+      FROM placed p
+      LEFT JOIN pg_rewrite r ON p.classid = 'pg_rewrite'::regclass AND r.oid = p.objid
+     WHERE p.nsp IS DISTINCT FROM (SELECT oid FROM ns)
+       AND p.nsp IS DISTINCT FROM (SELECT oid FROM pg_namespace WHERE nspname = ${shadow})
+       AND NOT EXISTS (SELECT 1 FROM pg_depend e
+                        WHERE e.classid = p.classid AND e.objid = p.objid AND e.deptype = 'e')
+     ORDER BY 1, 2`;
+  return rows.map((r) => `${r.dependent} (depends on ${r.on_object})`);
+}
+
+/** Default privileges in a schema that the current role cannot give again. */
+export interface ForeignDefaultPrivileges {
+  /** The current role. */
+  role: string;
+  /** The roles that gave them, of which `role` is not a member. */
+  owners: string[];
+}
+
+/**
+ * The default privileges in `schema` (`ALTER DEFAULT PRIVILEGES FOR ROLE r IN SCHEMA schema`)
+ * that the current role could not give again on the new schema, not being a member of `r`.
+ */
+export async function foreignDefaultPrivileges(
+  conn: Conn,
+  schema: string,
+): Promise<ForeignDefaultPrivileges> {
+  const rows = await conn`
+    SELECT current_user AS role,
+           COALESCE(json_agg(DISTINCT pg_get_userbyid(d.defaclrole))
+                      FILTER (WHERE NOT pg_has_role(d.defaclrole, 'MEMBER')), '[]') AS owners
+      FROM pg_default_acl d JOIN pg_namespace n ON n.oid = d.defaclnamespace
+     WHERE n.nspname = ${schema}`;
+  return { role: rows[0].role, owners: rows[0].owners };
+}
+
+/**
+ * Drops shadow schemas that killed runs left for this target (recognised by their name and
+ * marker). Call it while holding the target lock: no live run can own them then.
+ */
+export async function dropLeftovers(conn: Conn, target: string): Promise<string[]> {
+  const rows = await conn`
+    SELECT n.nspname, obj_description(n.oid, 'pg_namespace') AS comment
+      FROM pg_namespace n WHERE starts_with(n.nspname, ${SHADOW_PREFIX})`;
+  const dropped: string[] = [];
+  for (const r of rows) {
+    if (parseMarker(r.comment)?.target !== target) continue;
+    await conn.unsafe(dropSchemaSql(r.nspname));
+    dropped.push(r.nspname);
+  }
+  return dropped;
+}
+
+/** Drops a shadow schema; used when a job fails before its swap. */
+export async function dropShadow(conn: Conn, shadow: string): Promise<void> {
+  await conn.unsafe(`SET lock_timeout = '10s'`);
+  await conn.unsafe(dropSchemaSql(shadow));
+}
