@@ -33,6 +33,7 @@ import type { RunEvent } from "./lib/events.ts";
 import { loadJobsModule } from "./lib/load.ts";
 import { redact } from "./lib/redact.ts";
 import { planJobConfig, runJobConfig } from "./lib/run.ts";
+import { runSalt, SALT_ENV } from "./lib/mask_key.ts";
 
 /** The version this build reports. */
 export const VERSION: string = denoJson.version;
@@ -214,6 +215,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       cascade: args.cascade,
       format: args.format,
       signal: controller.signal,
+      // One salt for every job of the run that has none of its own.
+      salt: runSalt(Deno.env.get(SALT_ENV)),
     };
     if (args.dryRun) {
       for (const job of outcome.selected) {

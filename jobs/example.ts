@@ -24,19 +24,25 @@ export const JOBS = {
       products: {},
     },
   },
-  // Everything, with personal data replaced.
+  // Everything, with personal data masked on the source. The salt (PGXMAT_SALT, else a random
+  // one per run) keys the masks: the same email gives the same masked email in every table.
   "demo:anonymised": {
     source: { database: SOURCE, schema: "shop" },
     target: { database: TARGET, schema: "shop_anon" },
+    // A column that looks like personal data and is neither masked nor marked clear fails the plan.
+    pii: "fail",
     tables: {
       "*": {},
       customers: {
         select: {
-          email: "'customer' || id || '@example.invalid'",
-          full_name: "'Customer ' || id",
-          phone: "CASE WHEN {column_name} IS NULL THEN NULL ELSE '+00 0000 000000' END",
+          email: { mask: "email" },
+          full_name: { mask: "name" },
+          phone: { mask: "phone" },
+          signed_up_at: { mask: "date", days: 30 },
         },
       },
+      // A product's name is no person's.
+      products: { select: { name: { clear: true } } },
     },
   },
   // Test data moved so that the newest order is today.

@@ -38,6 +38,11 @@ export interface Column {
    * OID (`regclass` and the other `reg*` types, which text gives by name).
    */
   binarySafe: boolean;
+  /** `pg_type.typcategory` of the type, or of its domain's base type (`S` string, `N` numeric…). */
+  category: string;
+  /** `format_type` of the type, or of its domain's base type. */
+  baseType: string;
+  notNull: boolean;
 }
 
 /** A table (plain or partitioned) of the source schema. */
@@ -130,7 +135,8 @@ export async function readSchema(conn: Conn, schema: string): Promise<SchemaCata
   // recursive walk made this query take seconds on a thousand tables.
   const columns = await conn.unsafe(`
     WITH RECURSIVE cols AS (
-      SELECT a.attrelid, a.attnum, a.attname, a.atttypid, a.attgenerated, a.attidentity
+      SELECT a.attrelid, a.attnum, a.attname, a.atttypid, a.attgenerated, a.attidentity,
+             a.attnotnull
         FROM pg_attribute a
        WHERE a.attrelid = ANY(${oidArray([...byOid.keys()])}) AND a.attnum > 0
          AND NOT a.attisdropped
@@ -149,9 +155,13 @@ export async function readSchema(conn: Conn, schema: string): Promise<SchemaCata
     )
     SELECT c.attrelid::int8 AS rel, c.attname AS name, format_type(c.atttypid, -1) AS type,
            c.atttypid::int8 AS type_oid, c.attgenerated <> '' AS generated,
-           c.attidentity AS identity,
+           c.attidentity AS identity, c.attnotnull AS not_null,
+           COALESCE(bt.typcategory, t.typcategory) AS category,
+           format_type(COALESCE(bt.oid, t.oid), -1) AS base_type,
            NOT EXISTS (SELECT 1 FROM unsafe u WHERE u.root = c.atttypid) AS binary_safe
       FROM cols c
+      JOIN pg_type t ON t.oid = c.atttypid
+      LEFT JOIN pg_type bt ON bt.oid = NULLIF(t.typbasetype, 0)
      ORDER BY c.attrelid, c.attnum`);
   for (const c of columns) {
     byOid.get(Number(c.rel))!.columns.push({
@@ -161,6 +171,9 @@ export async function readSchema(conn: Conn, schema: string): Promise<SchemaCata
       generated: c.generated,
       identity: c.identity,
       binarySafe: c.binary_safe,
+      category: c.category,
+      baseType: c.base_type,
+      notNull: c.not_null,
     });
   }
   return { schema, oid: nsOid, tables, serverVersion };

@@ -22,6 +22,7 @@ import { ConfigError, UsageError } from "./errors.ts";
 import { type ConnInfo, parseConnUrl } from "./conninfo.ts";
 import { matchJobs } from "./glob.ts";
 import { literalProblem, OPERATORS } from "./sql.ts";
+import { maskProblems, MASKS } from "./mask.ts";
 import type { Condition, Job, Select, TableSpec, Where } from "./types.ts";
 
 /** A job after validation: named, with its wildcard entry apart from the named tables. */
@@ -38,9 +39,21 @@ export interface JobConfig {
   cascade: boolean;
   rowSecurity: boolean;
   orphans: "not-valid" | "fail";
+  /** The job's own salt for the masks; never printed. */
+  salt?: string;
+  pii: "warn" | "fail";
 }
 
-const JOB_KEYS = ["source", "target", "tables", "cascade", "rowSecurity", "orphans"];
+const JOB_KEYS = [
+  "source",
+  "target",
+  "tables",
+  "cascade",
+  "rowSecurity",
+  "orphans",
+  "salt",
+  "pii",
+];
 const ENDPOINT_KEYS = ["database", "schema"];
 const TABLE_KEYS = ["where", "select"];
 
@@ -177,11 +190,21 @@ function checkSelect(c: Collector, path: string, value: unknown): void {
   if (!isPlainObject(value)) {
     return c.add(path, `must be an object { column: "SQL expression" }, got ${describe(value)}`);
   }
-  for (const [column, expression] of Object.entries(value)) {
-    if (typeof expression !== "string" || expression.trim() === "") {
+  for (const [column, entry] of Object.entries(value)) {
+    const at = `${path}${pathKey(column)}`;
+    if (typeof entry === "string" && entry.trim() !== "") continue;
+    if (isPlainObject(entry) && "mask" in entry) {
+      for (const p of maskProblems(entry)) c.add(`${at}${p.key ? pathKey(p.key) : ""}`, p.message);
+    } else if (isPlainObject(entry) && "clear" in entry) {
+      if (entry.clear !== true || Object.keys(entry).length > 1) {
+        c.add(at, "must be exactly { clear: true } to copy the column as it is, on purpose");
+      }
+    } else {
       c.add(
-        `${path}${pathKey(column)}`,
-        `must be a SQL expression string, got ${describe(expression)}`,
+        at,
+        `must be a SQL expression string, a mask { mask: "${MASKS[0]}" } (masks: ${
+          MASKS.join(", ")
+        }) or { clear: true }, got ${describe(entry)}`,
       );
     }
   }
@@ -235,6 +258,21 @@ function checkJob(c: Collector, name: string, value: unknown): JobConfig | undef
   if (orphans !== "not-valid" && orphans !== "fail") {
     c.add(`${path}.orphans`, `must be "not-valid" or "fail", got ${describe(orphans)}`);
   }
+  // The salt's value is a secret: never part of a message.
+  if ("salt" in value && (typeof value.salt !== "string" || value.salt === "")) {
+    c.add(
+      `${path}.salt`,
+      value.salt === undefined
+        ? "undefined: is its environment variable set? (leave the key out to use PGXMAT_SALT or a random salt)"
+        : `must be a non-empty string, got ${
+          value.salt === "" ? "an empty one" : typeof value.salt
+        }`,
+    );
+  }
+  const pii = value.pii ?? "warn";
+  if (pii !== "warn" && pii !== "fail") {
+    c.add(`${path}.pii`, `must be "warn" or "fail", got ${describe(pii)}`);
+  }
   const wildcard = tables.get("*");
   tables.delete("*");
   const job = value as unknown as Job;
@@ -249,6 +287,8 @@ function checkJob(c: Collector, name: string, value: unknown): JobConfig | undef
     cascade: job.cascade === true,
     rowSecurity: job.rowSecurity === true,
     orphans: orphans as JobConfig["orphans"],
+    salt: typeof job.salt === "string" ? job.salt : undefined,
+    pii: pii as JobConfig["pii"],
   };
 }
 

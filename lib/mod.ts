@@ -18,6 +18,7 @@
  */
 
 export type {
+  Clear,
   Condition,
   Endpoint,
   Job,
@@ -25,6 +26,7 @@ export type {
   JobReport,
   Jobs,
   LeftOutForeignKey,
+  Mask,
   Operators,
   PlannedObject,
   PlannedTable,
@@ -47,5 +49,8 @@ export {
 export { type JobConfig, validateJobs } from "./config.ts";
 export { DEFAULT_JOBS_FILE, loadJobsModule } from "./load.ts";
 export { matchJobs } from "./glob.ts";
+export { MASKS } from "./mask.ts";
+export { type RunSalt, runSalt, SALT_ENV } from "./mask_key.ts";
+export { PII_PATTERNS } from "./pii.ts";
 export { ConfigError, describeError, JobError, UsageError, XmatError } from "./errors.ts";
 export { redact, redactUrl } from "./redact.ts";

@@ -25,6 +25,7 @@ import type {
   Structure,
   Table,
 } from "./catalog.ts";
+import { isClear, isMask, maskColumnProblem, maskSql } from "./mask.ts";
 import type { ClientTools } from "./pg_tools.ts";
 import { constraintUsingIndexSql, createIndexSql } from "./shadow.ts";
 import { copyInSql, type CopyOutInput, copyOutSql, qualify, selectSql, whereSql } from "./sql.ts";
@@ -148,12 +149,24 @@ export function planTables(
     if (named?.select) check("select", Object.keys(named.select));
     const spec = mergeSpecs(job.wildcard, named, all);
     const binary = format === "binary" || (format === "auto" && copied.every((c) => c.binarySafe));
+    const select: Record<string, string> = {};
+    const masks: Record<string, string> = {};
+    for (const [name, entry] of Object.entries(spec.select ?? {})) {
+      const column = copied.find((c) => c.name === name);
+      if (typeof entry === "string") select[name] = entry;
+      else if (isMask(entry) && column) {
+        const problem = maskColumnProblem(entry, column, all);
+        if (problem) issues.push(`${path(table.name)}.select${pathKey(name)}: ${problem}`);
+        else masks[name] = maskSql(entry, column);
+      }
+    }
     const query: CopyOutInput = {
       schema: catalog.schema,
       table: table.name,
       partitioned: table.partitioned,
       columns: copied,
-      select: spec.select,
+      select,
+      masks,
       where: spec.where,
     };
     plans.push({
@@ -290,7 +303,7 @@ export function mayOrphan(fk: ForeignKey, plans: readonly TablePlan[]): boolean 
   if (!fk.validated || !child || !parent) return true;
   const changes = (plan: TablePlan, columns: readonly string[]) =>
     whereSql(plan.spec.where) !== undefined ||
-    columns.some((c) => plan.spec.select?.[c] !== undefined);
+    columns.some((c) => plan.spec.select?.[c] !== undefined && !isClear(plan.spec.select[c]));
   return changes(child, fk.columns) || changes(parent, fk.refColumns);
 }
 
@@ -373,6 +386,8 @@ export interface SourcePlan {
   /** The tables the copy step analyses (the rest: post-data). */
   analyzedInCopy: ReadonlySet<string>;
   sequences: SequenceValue[];
+  /** The key the masks read on the source (`mask_key.ts`), when the job masks a column. */
+  maskKey?: string;
 }
 
 /**

@@ -31,6 +31,7 @@ import { type JobConfig, selectJobs, validateJobs } from "./config.ts";
 import { describePlan } from "./dry_run.ts";
 import type { EventHandler } from "./events.ts";
 import { JobContext } from "./job_context.ts";
+import { type RunSalt, runSalt, SALT_ENV } from "./mask_key.ts";
 import { type FormatChoice, SPLIT_ABOVE } from "./plan.ts";
 import { shadowNames } from "./shadow.ts";
 import type { Snapshot } from "./snapshot.ts";
@@ -68,6 +69,11 @@ export interface RunOptions {
   lockAttempts?: number;
   /** Receives progress events. */
   onEvent?: EventHandler;
+  /**
+   * The run's salt for jobs without their own (`runSalt`); default: `PGXMAT_SALT`, else a
+   * random one (`runJobs` draws one for all its jobs, `runJob` one for its job).
+   */
+  salt?: RunSalt;
 }
 
 /** The default number of tables copied at once. */
@@ -94,6 +100,7 @@ export async function runJobs(
   options: RunOptions = {},
 ): Promise<JobReport[]> {
   const reports: JobReport[] = [];
+  options = { ...options, salt: options.salt ?? runSalt(Deno.env.get(SALT_ENV)) };
   for (const config of selectJobs(validateJobs(jobs), pattern)) {
     reports.push(await runJobConfig(config, options));
   }
@@ -166,7 +173,7 @@ export async function planJobConfig(
     const snapshot = held.snapshot = await ctx.step("snapshot", () => takeSnapshot(ctx, source));
     const plan = await ctx.step(
       "plan",
-      () => planSource(ctx, snapshot.conn, shadow, options.format),
+      () => planSource(ctx, snapshot.conn, shadow, options.format, options.salt),
     );
     const archive = held.archive = await ctx.step(
       "structure",
@@ -200,7 +207,7 @@ export async function runJobConfig(
       () => takeSnapshot(ctx, source, lock),
     );
     const { plan, targetState } = await ctx.step("plan", async () => {
-      const plan = await planSource(ctx, snapshot.conn, names.shadow, options.format);
+      const plan = await planSource(ctx, snapshot.conn, names.shadow, options.format, options.salt);
       const targetState = await checkTarget(ctx, lock, plan, cascade);
       // Every check passed: now the target may be written, starting with what killed runs left.
       await clearLeftovers(ctx, lock);

@@ -14,6 +14,7 @@
  */
 
 import type { Conn, Sql } from "./connect.ts";
+import { MASK_KEY_SETTING } from "./mask.ts";
 import { quoteLiteral, rowSecuritySql, setLocalSql } from "./sql.ts";
 
 /** An exported snapshot and the connection whose transaction holds it. */
@@ -75,6 +76,11 @@ export async function exportSnapshot(sql: Sql): Promise<Snapshot> {
 export interface ImportOptions {
   /** Read through row-level security policies instead of failing where they would filter. */
   rowSecurity: boolean;
+  /**
+   * The key the masks read (`mask_key.ts`), set for the transaction. It goes as a bind
+   * parameter: no statement's text (`pg_stat_activity`, a statement log) holds it.
+   */
+  maskKey?: string;
 }
 
 /** Starts a transaction on `conn` that sees the exported snapshot. */
@@ -93,4 +99,7 @@ export async function importSnapshot(
   await conn.unsafe(
     setLocalSql({ DateStyle: "ISO", IntervalStyle: "postgres", extra_float_digits: "3" }),
   );
+  if (options.maskKey !== undefined) {
+    await conn`SELECT set_config(${MASK_KEY_SETTING}, ${options.maskKey}, true)`;
+  }
 }

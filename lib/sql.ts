@@ -20,7 +20,7 @@
  * @module
  */
 
-import type { Condition, Operators, Scalar, Select, Where } from "./types.ts";
+import type { Condition, Operators, Scalar, Where } from "./types.ts";
 
 /** The operators a `where` condition object may use, in the order they are documented. */
 export const OPERATORS: readonly (keyof Operators)[] = [
@@ -237,7 +237,10 @@ export interface CopyOutInput {
   partitioned: boolean;
   /** The columns to copy, generated columns already left out. */
   columns: readonly CopyColumn[];
-  select?: Select;
+  /** Column → the user's SQL expression (`{column_name}` stands for the column). */
+  select?: { readonly [column: string]: string };
+  /** Column → a compiled mask (`maskSql`), used as it is. */
+  masks?: { readonly [column: string]: string };
   where?: Where;
   /** Only the rows stored in these pages: one part of a table split among workers. */
   pages?: PageRange;
@@ -280,13 +283,15 @@ export function pageRangeSql(range: PageRange): string {
  * ```
  */
 export function selectSql(input: CopyOutInput): string {
+  // Own keys only: a column named "constructor" is no key of a plain object.
+  const own = (entries: { readonly [column: string]: string } | undefined, name: string) =>
+    entries && Object.hasOwn(entries, name) ? entries[name] : undefined;
   const list = input.columns.map(({ name, type }) => {
-    // Own keys only: a column named "constructor" is no `select` key of a plain object.
-    const expression = input.select && Object.hasOwn(input.select, name)
-      ? input.select[name]
-      : undefined;
-    if (expression === undefined) return quoteIdent(name);
-    return `CAST((${selectExpression(name, expression)}) AS ${type}) AS ${quoteIdent(name)}`;
+    const expression = own(input.select, name);
+    const sql = own(input.masks, name) ??
+      (expression === undefined ? undefined : selectExpression(name, expression));
+    if (sql === undefined) return quoteIdent(name);
+    return `CAST((${sql}) AS ${type}) AS ${quoteIdent(name)}`;
   });
   const from = `${input.partitioned ? "" : "ONLY "}${qualify(input.schema, input.table)}`;
   const conditions = [whereSql(input.where), input.pages && pageRangeSql(input.pages)];

@@ -47,8 +47,55 @@ export type Condition = Scalar | null | readonly (Scalar | null)[] | Operators;
 /** Row filter: column → condition (ANDed), or a raw SQL boolean expression. */
 export type Where = string | { readonly [column: string]: Condition };
 
-/** Column transformations: column → SQL expression; `{column_name}` stands for the column. */
-export type Select = { readonly [column: string]: string };
+/**
+ * A built-in mask: the column's value replaced on the source, deterministically (the same value
+ * gives the same result in every table and job of a run, and in runs with the same salt), NULL
+ * kept NULL and an empty string kept empty. README: Anonymising.
+ */
+export type Mask =
+  /** `u7f3a…@example.com`: unique (a keyed hash of the whole address), on a text column. */
+  | {
+    mask: "email";
+    /** Keep the part after the last `@` instead of `domain`. */
+    keepDomain?: boolean;
+    /** The domain of every masked address (default `example.com`). */
+    domain?: string;
+  }
+  /** A name from a built-in list: `Maria Jensen`, `Maria`, `Jensen`. */
+  | { mask: "name" | "first_name" | "last_name" }
+  /** Each digit replaced, the rest kept: `+33 6 12 34 56 78` → `+71 4 90 27 83 15`. */
+  | { mask: "phone" | "digits" }
+  /** Every character but spaces and punctuation replaced by `x`: `Ring me, 9am` → `xxxx xx, xxx`. */
+  | { mask: "redact" }
+  /** Hex of a keyed hash of the value, unique: `9c1f0e…` (`length` hex digits, default 32). */
+  | { mask: "hash"; length?: number }
+  /** NULL, on a nullable column. */
+  | { mask: "null" }
+  /** The same value for every row (NULL stays NULL). */
+  | { mask: "constant"; value: Scalar }
+  /**
+   * A date or timestamp moved by 1 to `days` days (default 30) earlier or later, the number
+   * drawn from the value, or from the column `by` (so the dates of one row move together).
+   */
+  | { mask: "date"; days?: number; by?: string }
+  /** A number times a factor in [1 - noise, 1 + noise] (default 0.1), drawn from the value. */
+  | { mask: "number"; noise?: number }
+  /** An address of the same family (IPv4 / IPv6 in 2001:db8::/32), its prefix length kept. */
+  | { mask: "ip" };
+
+/**
+ * A column copied as it is, on purpose: a `select` entry that tells the personal-data guard
+ * (`pii: "fail"`) this column is known and needs no mask.
+ */
+export interface Clear {
+  clear: true;
+}
+
+/**
+ * Column transformations: column → SQL expression (`{column_name}` stands for the column), a
+ * built-in mask, or `{ clear: true }`.
+ */
+export type Select = { readonly [column: string]: string | Mask | Clear };
 
 /** What to copy of one table. */
 export interface TableSpec {
@@ -89,6 +136,16 @@ export interface Job {
    * creates it `NOT VALID` and warns with the count; `"fail"` fails the job before the swap.
    */
   orphans?: "not-valid" | "fail";
+  /**
+   * The secret the masks are keyed with (typically `Deno.env.get(...)`): the same salt gives
+   * the same masked values in every run. Default: `PGXMAT_SALT`, else a random one per run.
+   */
+  salt?: string;
+  /**
+   * What to do with a column copied in clear whose name or type looks like personal data:
+   * `"warn"` (default) lists it; `"fail"` fails the plan unless it is masked or `{ clear: true }`.
+   */
+  pii?: "warn" | "fail";
 }
 
 /** A jobs module's export: job name → job. */

@@ -65,11 +65,11 @@ Deno.test("every fault is listed at once, with precise paths", () => {
     'jobs["a"].source.schema: required: a schema name, got ""',
     'jobs["a"].target.database: not a valid URL: it must start with postgres:// or postgresql://',
     'jobs["a"].tables: must name at least one table (or "*")',
-    'jobs["b"].extra: unknown key (allowed: source, target, tables, cascade, rowSecurity, orphans)',
+    'jobs["b"].extra: unknown key (allowed: source, target, tables, cascade, rowSecurity, orphans, salt, pii)',
     'jobs["b"].tables["Order Items"].where.n: NaN is not a finite number',
     'jobs["b"].tables["Order Items"].where.f: a function is not a SQL value',
     'jobs["b"].tables["Order Items"].where.l[1]: Infinity is not a finite number',
-    'jobs["b"].tables["Order Items"].select.x: must be a SQL expression string, got number 3',
+    'jobs["b"].tables["Order Items"].select.x: must be a SQL expression string, a mask { mask: "email" } (masks: email, name, first_name, last_name, phone, digits, redact, hash, null, constant, date, number, ip) or { clear: true }, got number 3',
     'jobs["c"].tables.t.whre: unknown key (allowed: where, select)',
     'jobs["c"].cascade: must be true or false, got "yes"',
     'jobs["c"].orphans: must be "not-valid" or "fail", got "drop"',
@@ -155,4 +155,62 @@ Deno.test("a system schema is never a target: it would be dropped and replaced",
   const source = { ...endpoints.source, schema: "pg_catalog" };
   const [job] = validateJobs({ a: { ...endpoints, source, tables: { t: {} } } });
   assertEquals(job.source.schema, "pg_catalog");
+});
+
+Deno.test("select masks: path-precise faults, the masks listed; clear must be exactly { clear: true }", () => {
+  const found = issues({
+    x: {
+      ...endpoints,
+      tables: {
+        users: {
+          select: {
+            email: { mask: "emial" },
+            phone: { mask: "phone", keep: 2 },
+            note: { clear: "yes" },
+            bio: { redact: true },
+          },
+        },
+      },
+    },
+  });
+  assertEquals(found.length, 4);
+  assertStringIncludes(
+    found[0],
+    'jobs["x"].tables.users.select.email.mask: unknown mask "emial"; masks: email, name, first_name',
+  );
+  assertStringIncludes(
+    found[1],
+    'jobs["x"].tables.users.select.phone.keep: mask "phone" has no option',
+  );
+  assertStringIncludes(
+    found[2],
+    'jobs["x"].tables.users.select.note: must be exactly { clear: true }',
+  );
+  assertStringIncludes(
+    found[3],
+    'jobs["x"].tables.users.select.bio: must be a SQL expression string, a mask',
+  );
+  const [job] = validateJobs({
+    x: {
+      ...endpoints,
+      salt: "s",
+      pii: "fail",
+      tables: { users: { select: { email: { mask: "email" }, note: { clear: true } } } },
+    },
+  });
+  assertEquals([job.salt, job.pii], ["s", "fail"]);
+  assertEquals(validateJobs({ x: { ...endpoints, tables: { t: {} } } })[0].pii, "warn");
+});
+
+Deno.test("salt: an unset environment variable is named as such, and the value is never echoed", () => {
+  assertStringIncludes(
+    issues({ x: { ...endpoints, salt: undefined, tables: { t: {} } } })[0],
+    'jobs["x"].salt: undefined: is its environment variable set?',
+  );
+  const [wrong] = issues({ x: { ...endpoints, salt: 123456789, tables: { t: {} } } });
+  assertEquals(wrong, 'jobs["x"].salt: must be a non-empty string, got number');
+  assertStringIncludes(
+    issues({ x: { ...endpoints, pii: "strict", tables: { t: {} } } })[0],
+    'must be "warn" or "fail"',
+  );
 });

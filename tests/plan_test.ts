@@ -12,6 +12,9 @@ function col(name: string, extra: Partial<Column> = {}): Column {
     generated: false,
     identity: "",
     binarySafe: true,
+    category: "N",
+    baseType: "integer",
+    notNull: false,
     ...extra,
   };
 }

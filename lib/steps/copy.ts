@@ -86,7 +86,10 @@ export async function copyData(ctx: JobContext, input: CopyInput): Promise<Table
       const cancelTarget = async () =>
         void await input.target`SELECT pg_cancel_backend(${targetPid})`;
       const w: Worker = { source, target, signal, cancelSource, cancelTarget };
-      await importSnapshot(source, input.snapshot.id, { rowSecurity: ctx.config.rowSecurity });
+      await importSnapshot(source, input.snapshot.id, {
+        rowSecurity: ctx.config.rowSecurity,
+        maskKey: input.plan.maskKey,
+      });
       // Every reader holds the snapshot now: the exporting transaction is not left idle for
       // the whole copy, where a timeout or an administrator could end its session.
       if (++imported === workers) await input.snapshot.close();

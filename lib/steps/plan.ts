@@ -24,7 +24,9 @@ import {
 import { type Conn, connectionLost } from "../connect.ts";
 import { DependentsError, JobError } from "../errors.ts";
 import type { JobContext } from "../job_context.ts";
+import { maskKey, RANDOM_SALT_WARNING, type RunSalt, runSalt, SALT_ENV } from "../mask_key.ts";
 import { findClientTools, serverMajor } from "../pg_tools.ts";
+import { guardPersonalData } from "../pii.ts";
 import {
   analyzedInCopy,
   type FormatChoice,
@@ -44,13 +46,15 @@ import {
 
 /**
  * Reads what the job needs of the source, inside the snapshot's transaction (`conn`), and
- * plans it; index builds are planned on the `shadow` schema's tables.
+ * plans it; index builds are planned on the `shadow` schema's tables. `salt` is the run's, for
+ * masks of a job without its own.
  */
 export async function planSource(
   ctx: JobContext,
   conn: Conn,
   shadow: string,
   format?: FormatChoice,
+  salt?: RunSalt,
 ): Promise<SourcePlan> {
   const { config } = ctx;
   const place = { job: config.name, step: "plan", side: "source" } as const;
@@ -70,6 +74,8 @@ export async function planSource(
   if (tables.length === 0) {
     throw new JobError(place, `schema "${catalog.schema}" of the source has no tables to copy`);
   }
+  for (const warning of guardPersonalData(config, tables)) ctx.warn(warning);
+  const key = masksKey(ctx, tables, salt);
   await probeQueries(ctx, conn, tables);
   const structure = await readStructure(conn, catalog, tables.map((p) => p.table.oid));
   if (structure.missing.length) {
@@ -104,7 +110,21 @@ export async function planSource(
     indexBuilds: builds,
     analyzedInCopy: analyzedInCopy(tables, structure.withStatistics, indexes, builds),
     sequences,
+    maskKey: key,
   };
+}
+
+/**
+ * The key the job's masks read on the source, when it masks any column: from the job's salt,
+ * else the run's (`PGXMAT_SALT` or a random one, which the plan and the report say).
+ */
+function masksKey(ctx: JobContext, tables: readonly TablePlan[], run?: RunSalt) {
+  if (!tables.some((p) => Object.keys(p.query.masks ?? {}).length)) return undefined;
+  const salt: RunSalt = ctx.config.salt !== undefined
+    ? { value: ctx.config.salt, origin: "job" }
+    : run ?? runSalt(Deno.env.get(SALT_ENV));
+  if (salt.origin === "random") ctx.warn(RANDOM_SALT_WARNING);
+  return maskKey(salt.value);
 }
 
 /**
