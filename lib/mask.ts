@@ -276,11 +276,15 @@ function pickName(list: readonly string[], tag: string, text: string): string {
     } % ${list.length})::int AS i OFFSET 0) k)`;
 }
 
-/** The value as text; a timestamp with time zone in UTC, so the session's zone does not count. */
+/**
+ * The value as text, as its type compares it: a timestamp with time zone in UTC (the session's
+ * zone does not count), a citext lower-cased (`A@x.org` and `a@x.org` are one value there, and
+ * a foreign key between two citext columns must still match once both are masked).
+ */
 function valueText(column: string, baseType: string): string {
-  return baseType === "timestamp with time zone"
-    ? `(${column} AT TIME ZONE 'UTC')::text`
-    : `(${column})::text`;
+  if (baseType === "timestamp with time zone") return `(${column} AT TIME ZONE 'UTC')::text`;
+  if (/(^|\.)citext$/.test(baseType)) return `lower((${column})::text)`;
+  return `(${column})::text`;
 }
 
 /**

@@ -190,7 +190,7 @@ export function personalDataWarnings(found: readonly ClearPersonalColumn[]): str
   return [...byTable].map(([table, columns]) =>
     `table ${JSON.stringify(table)}: copied in clear, and looks like personal data: ${
       columns.map((c) => `${c.column} (${c.kind})`).join(", ")
-    }; ${WHAT_TO_DO} (README: Anonymising)`
+    }; ${WHAT_TO_DO} (docs: The jobs file, Masks)`
   );
 }
 

@@ -50,7 +50,7 @@ export type Where = string | { readonly [column: string]: Condition };
 /**
  * A built-in mask: the column's value replaced on the source, deterministically (the same value
  * gives the same result in every table and job of a run, and in runs with the same salt), NULL
- * kept NULL and an empty string kept empty. README: Anonymising.
+ * kept NULL and an empty string kept empty. docs/jobs_file.md: Masks.
  */
 export type Mask =
   /** `u7f3a…@example.com`: unique (a keyed hash of the whole address), on a text column. */

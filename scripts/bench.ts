@@ -6,7 +6,8 @@
  * when that fails). It prints each one's wall time, peak RSS and CPU time per side, pg-xmat's
  * phases and its ratio to each peer; then, for the largest table, the source-only `COPY TO` and
  * target-only `COPY FROM` times (the bound no copy beats) next to pg-xmat's data phase, with and
- * without a filter and transforms. A benchmark, not a test: it takes minutes.
+ * without a filter and transforms, and with three columns masked (the cost per million rows). A
+ * benchmark, not a test: it takes minutes.
  *
  * @example
  * ```sh
@@ -25,6 +26,8 @@ import { measure, type Measured } from "./bench_measure.ts";
 import type { DriverInput, DriverOutput } from "./bench_xmat.ts";
 import { readSchema } from "../lib/catalog.ts";
 import { validateJobs } from "../lib/config.ts";
+import { MASK_KEY_SETTING } from "../lib/mask.ts";
+import { maskKey } from "../lib/mask_key.ts";
 import { findTool } from "../lib/pg_tools.ts";
 import { DEFAULT_FORMAT, type FormatChoice, planTables } from "../lib/plan.ts";
 import { defaultParallelism } from "../lib/run.ts";
@@ -54,6 +57,20 @@ const TRANSFORMS: TableSpec = {
     placed_at: "{column_name} + interval '1 day'",
   },
 };
+
+/**
+ * The masks of the "masks" measurement: three columns of the largest table masked (a keyed hash
+ * into an address, a date moved, a number with noise), against the same job without them.
+ */
+const MASKED: TableSpec = {
+  select: {
+    note: { mask: "email" },
+    placed_at: { mask: "date", days: 30 },
+    amount: { mask: "number", noise: 0.1 },
+  },
+};
+/** The benchmark's own salt: a fixed one, so the measured runs are alike. */
+const BENCH_SALT = "pg-xmat bench salt";
 
 /**
  * `1GB`, `500MB`, `1.5G`, `2048` → bytes (binary units).
@@ -279,6 +296,7 @@ class Bench {
       source: { database: this.#source.url(DATABASE), schema: SCHEMA },
       target: { database: this.#target.url(DATABASE), schema: SCHEMA },
       tables,
+      salt: BENCH_SALT,
     };
   }
 
@@ -384,12 +402,12 @@ class Bench {
    * pipe doing the same (what a client that adds nothing costs), and pg-xmat's data
    * phase (the table's copy, from its first row read to its last stored: split among `--jobs`
    * workers, and in one stream with `--jobs 1`); then the source-only time and pg-xmat's single
-   * stream with the filter and transforms.
+   * stream with the filter and transforms, and the same with three columns masked.
    */
   async bound(): Promise<BoundRuns> {
     const table = this.#dataset.tables[0].name;
     const sql = postgres(this.#source.url(DATABASE), { max: 1, onnotice: () => {} });
-    let plain, transformed;
+    let plain, transformed, masked;
     try {
       const conn = await sql.reserve();
       const catalog = (await readSchema(conn, SCHEMA))!;
@@ -402,6 +420,7 @@ class Bench {
         )[0];
       plain = plan({});
       transformed = plan(TRANSFORMS);
+      masked = plan(MASKED);
     } finally {
       await sql.end();
     }
@@ -417,6 +436,12 @@ class Bench {
         );
         const sourceTransformed = await this.#bash(
           `${psql} -X -q "$SRC" -c '${sh(transformed.copyOut)}' > /dev/null`,
+        );
+        // The key as a run sets it (a throwaway salt: on this command line it harms nothing).
+        const sourceMasked = await this.#bash(
+          `${psql} -X -q "$SRC" -c "SELECT set_config('${MASK_KEY_SETTING}', '${
+            maskKey(BENCH_SALT)
+          }', false)" -c '${sh(masked.copyOut)}' > /dev/null`,
         );
         await this.#bash(`${psql} -X -q "$SRC" -c '${sh(plain.copyOut)}' > ${file}`);
         await this.#freshTarget();
@@ -443,6 +468,8 @@ class Bench {
         const xmatSingle = await this.#xmat({ [table]: {} }, 1);
         await this.#freshTarget();
         const xmatTransformed = await this.#xmat({ [table]: TRANSFORMS }, 1);
+        await this.#freshTarget();
+        const xmatMasked = await this.#xmat({ [table]: MASKED }, 1);
         runs.rows.push({
           sourceOnly,
           sourceTransformed,
@@ -451,6 +478,8 @@ class Bench {
           xmat,
           xmatSingle,
           xmatTransformed,
+          sourceMasked,
+          xmatMasked,
         });
       }
     } finally {
@@ -480,6 +509,8 @@ interface BoundRuns {
     xmat: Run;
     xmatSingle: Run;
     xmatTransformed: Run;
+    sourceMasked: Measured;
+    xmatMasked: Run;
   }[];
 }
 
@@ -586,6 +617,12 @@ function reportBound(dataset: Dataset, bound: BoundRuns): void {
     b.map((r) => r.xmatTransformed.m),
     b.map((r) => copySeconds(r.xmatTransformed)),
   );
+  line("source-only `COPY TO`, 3 columns masked", b.map((r) => r.sourceMasked));
+  line(
+    "pg-xmat data phase, --jobs 1, 3 columns masked",
+    b.map((r) => r.xmatMasked.m),
+    b.map((r) => copySeconds(r.xmatMasked)),
+  );
   const bestOf = (f: (r: typeof b[number]) => number) => best(b.map(f));
   const bound1 = Math.max(bestOf((r) => r.sourceOnly.seconds), bestOf((r) => r.targetOnly.seconds));
   const single = bestOf((r) => copySeconds(r.xmatSingle));
@@ -602,6 +639,14 @@ function reportBound(dataset: Dataset, bound: BoundRuns): void {
           1,
         )
       } s.`,
+  );
+  const perMillion = (seconds: number) => (seconds / (t.rows / 1e6)).toFixed(2);
+  console.log(
+    `Masking 3 columns (${Object.keys(MASKED.select!).join(", ")}) costs pg-xmat ${
+      perMillion(bestOf((r) => copySeconds(r.xmatMasked)) - single)
+    } s per million rows in one stream, the source alone ${
+      perMillion(bestOf((r) => r.sourceMasked.seconds) - bestOf((r) => r.sourceOnly.seconds))
+    } s per million rows.`,
   );
 }
 

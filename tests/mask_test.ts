@@ -141,6 +141,13 @@ Deno.test("maskSql: keyed by the session setting, never by a literal key; option
   assertStringIncludes(maskSql({ mask: "date" }, stamp), `("at" AT TIME ZONE 'UTC')::text`);
   assertStringIncludes(maskSql({ mask: "date", days: 7, by: "id" }, stamp), `("id")::text`);
   assertStringIncludes(maskSql({ mask: "date", days: 7 }, stamp), "% 14 - 7");
+  // citext compares lower-cased: so are its values before they are hashed.
+  const citext = column("e", { type: "app.email", baseType: "public.citext" });
+  assertStringIncludes(
+    maskSql({ mask: "email" }, citext),
+    `convert_to('email:' || lower(("e")::text)`,
+  );
+  assertNotIncludes(maskSql({ mask: "email" }, column("e")), "lower(");
   const cidr = column("n", { type: "cidr", category: "I", baseType: "cidr" });
   assertOk(maskSql({ mask: "ip" }, cidr).startsWith("cidr(set_masklen("));
 });
