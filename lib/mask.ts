@@ -24,45 +24,34 @@ import { literalProblem, quoteIdent, quoteLiteral } from "./sql.ts";
 import type { Clear, Mask, Scalar } from "./types.ts";
 import { FIRST_NAMES, LAST_NAMES } from "./_mask_names.ts";
 
-/** The masks, in the order they are documented. */
-export const MASKS = [
-  "email",
-  "name",
-  "first_name",
-  "last_name",
-  "phone",
-  "digits",
-  "redact",
-  "hash",
-  "null",
-  "constant",
-  "date",
-  "number",
-  "ip",
-] as const;
+/**
+ * Each mask's options besides `mask`, and whether it works on text only (a string-category
+ * type: text, varchar, char, citext, or a domain over one). In the order they are documented.
+ */
+const MASK_SPECS = {
+  email: { options: ["keepDomain", "domain"], text: true },
+  name: { options: [], text: true },
+  first_name: { options: [], text: true },
+  last_name: { options: [], text: true },
+  phone: { options: [], text: true },
+  digits: { options: [], text: true },
+  redact: { options: [], text: true },
+  hash: { options: ["length"], text: true },
+  null: { options: [], text: false },
+  constant: { options: ["value"], text: false },
+  date: { options: ["days", "by"], text: false },
+  number: { options: ["noise"], text: false },
+  ip: { options: [], text: false },
+} as const satisfies Record<string, { options: readonly string[]; text: boolean }>;
 
 /** One mask's name. */
-export type MaskName = typeof MASKS[number];
+export type MaskName = keyof typeof MASK_SPECS;
+
+/** The masks, in the order they are documented. */
+export const MASKS = Object.keys(MASK_SPECS) as readonly MaskName[];
 
 /** The session setting that carries the mask key (hex) on the source. */
 export const MASK_KEY_SETTING = "pg_xmat.mask_key";
-
-/** The options each mask takes besides `mask`. */
-const OPTIONS: Record<MaskName, readonly string[]> = {
-  email: ["keepDomain", "domain"],
-  name: [],
-  first_name: [],
-  last_name: [],
-  phone: [],
-  digits: [],
-  redact: [],
-  hash: ["length"],
-  null: [],
-  constant: ["value"],
-  date: ["days", "by"],
-  number: ["noise"],
-  ip: [],
-};
 
 /** The domain of masked email addresses unless the mask names another or keeps the original. */
 export const DEFAULT_EMAIL_DOMAIN = "example.com";
@@ -127,7 +116,7 @@ export function maskProblems(value: Record<string, unknown>): MaskProblem[] {
   }
   const problems: MaskProblem[] = [];
   const add = (key: string, message: string) => problems.push({ key, message });
-  const allowed = OPTIONS[name as MaskName];
+  const allowed: readonly string[] = MASK_SPECS[name as MaskName].options;
   for (const key of Object.keys(value)) {
     if (key !== "mask" && !allowed.includes(key)) {
       add(
@@ -181,17 +170,6 @@ export interface MaskColumn {
   notNull: boolean;
 }
 
-const TEXT_MASKS: readonly MaskName[] = [
-  "email",
-  "name",
-  "first_name",
-  "last_name",
-  "phone",
-  "digits",
-  "redact",
-  "hash",
-];
-
 /**
  * Why a mask cannot apply to a column (its type, `NOT NULL`, a `by` column the table lacks), or
  * `undefined` when it can.
@@ -209,7 +187,7 @@ export function maskColumnProblem(
 ): string | undefined {
   const is = `${JSON.stringify(column.name)} is ${column.type}`;
   const needs = (what: string) => `mask "${mask.mask}" needs ${what}; ${is}`;
-  if (TEXT_MASKS.includes(mask.mask) && column.category !== "S") {
+  if (MASK_SPECS[mask.mask].text && column.category !== "S") {
     return needs("a text column (text, varchar, char, citext or a domain over one)");
   }
   switch (mask.mask) {
