@@ -22,6 +22,7 @@ import {
   type ErrorInfo,
   errorInfo,
   formatJobLines,
+  formatObjects,
   formatTableReport,
   Recorder,
   type RunDocument,
@@ -251,7 +252,9 @@ export async function main(argv: readonly string[]): Promise<number> {
         });
         recorder.succeeded(report);
         say(formatJobSummary(report));
-        say(formatTableReport(recorder.results().find((r) => r.job === job.name)!));
+        const result = recorder.results().find((r) => r.job === job.name)!;
+        say(formatTableReport(result));
+        say(formatObjects(result));
       } catch (error) {
         recorder.failed(job.name, error, (performance.now() - jobStarted) / 1000);
         throw error;

@@ -117,6 +117,29 @@ export function formatPlan(plan: JobPlan): string {
       }`,
     );
   }
+  if (plan.searchPathMoved.length) {
+    out.push(
+      `  SET search_path naming schema ${
+        JSON.stringify(plan.source.schema)
+      } given the target's instead: ${wrapList(plan.searchPathMoved, 4)}`,
+    );
+  }
+  if (plan.leftOut.length) {
+    out.push(
+      "",
+      `  left out of target schema ${JSON.stringify(plan.target.schema)} (${
+        plural(plan.leftOut.length, "object")
+      } of the source schema):`,
+    );
+    const byReason = new Map<string, string[]>();
+    for (const o of plan.leftOut) {
+      const key = `${o.reason}; ${o.todo}`;
+      byReason.set(key, [...byReason.get(key) ?? [], `${o.type} ${o.name}`]);
+    }
+    for (const [why, names] of byReason) {
+      out.push(`    ${wrapList(names, 4)}`, `      ${why}`);
+    }
+  }
   if (plan.foreignKeysLeftOut.length) {
     out.push("", "  foreign keys left out:");
     for (const fk of plan.foreignKeysLeftOut) {

@@ -19,7 +19,7 @@ import type { JobConfig } from "../lib/config.ts";
 import { describeError, JobError, type Step } from "../lib/errors.ts";
 import type { RunEvent } from "../lib/events.ts";
 import { redactEndpoint } from "../lib/redact.ts";
-import type { Endpoint, JobReport } from "../lib/types.ts";
+import type { Endpoint, JobReport, LeftOutObject } from "../lib/types.ts";
 import { formatCount, plural } from "./log.ts";
 
 /** A failure, as the JSON report gives it. */
@@ -69,6 +69,10 @@ export interface JobResult {
   bytes: number;
   /** Every table the plan chose, in copy order. */
   tables: TableResult[];
+  /** The objects created in the target schema by pg_dump's kind (`{ TABLE: 3, VIEW: 2 }`). */
+  objects: Record<string, number>;
+  /** Objects of the source schema the job did not bring, and why. */
+  leftOut: LeftOutObject[];
   warnings: string[];
   error: ErrorInfo | null;
 }
@@ -143,6 +147,8 @@ export class Recorder {
       rows: 0,
       bytes: 0,
       tables: [],
+      objects: {},
+      leftOut: [],
       warnings: [],
       error: null,
     }]));
@@ -190,6 +196,8 @@ export class Recorder {
     job.status = "ok";
     job.seconds = report.seconds;
     job.warnings = [...report.warnings];
+    job.objects = { ...report.objects };
+    job.leftOut = [...report.leftOut];
     for (const r of report.tables) {
       const t = job.tables.find((x) => x.table === r.table);
       if (t) Object.assign(t, { ...r, status: "ok" });
@@ -288,6 +296,24 @@ export function formatTableReport(job: JobResult): string {
     "r",
     "l",
   ]);
+}
+
+/**
+ * What a job created besides rows, and what it left out: one line.
+ *
+ * @example
+ * ```ts
+ * formatObjects({ ...result, objects: { TABLE: 3, VIEW: 2 }, leftOut: [] });
+ * // "  structure: 3 TABLE, 2 VIEW"
+ * ```
+ */
+export function formatObjects(job: JobResult): string {
+  const kinds = Object.entries(job.objects).filter(([kind]) => kind !== "COMMENT");
+  const line = `  structure: ${kinds.map(([kind, n]) => `${formatCount(n)} ${kind}`).join(", ")}`;
+  if (!job.leftOut.length) return line;
+  return `${line}; ${
+    plural(job.leftOut.length, "object")
+  } of the source schema left out (see the warnings)`;
 }
 
 /** Lines of aligned columns (`r`: right-aligned); the first column is cut at 40 characters. */

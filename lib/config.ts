@@ -23,7 +23,7 @@ import { type ConnInfo, parseConnUrl } from "./conninfo.ts";
 import { matchJobs } from "./glob.ts";
 import { literalProblem, OPERATORS } from "./sql.ts";
 import { maskProblems, MASKS } from "./mask.ts";
-import type { Condition, Job, Select, TableSpec, Where } from "./types.ts";
+import type { Condition, Job, ObjectsMode, Select, TableSpec, Where } from "./types.ts";
 
 /** A job after validation: named, with its wildcard entry apart from the named tables. */
 export interface JobConfig {
@@ -42,6 +42,8 @@ export interface JobConfig {
   /** The job's own salt for the masks; never printed. */
   salt?: string;
   pii: "warn" | "fail";
+  /** `objects` as given, or its default: `"all"` with `"*"`, `"dependent"` for named tables. */
+  objects: ObjectsMode;
 }
 
 const JOB_KEYS = [
@@ -53,7 +55,9 @@ const JOB_KEYS = [
   "orphans",
   "salt",
   "pii",
+  "objects",
 ];
+const OBJECTS_MODES: readonly ObjectsMode[] = ["tables", "dependent", "all"];
 const ENDPOINT_KEYS = ["database", "schema"];
 const TABLE_KEYS = ["where", "select"];
 
@@ -273,6 +277,12 @@ function checkJob(c: Collector, name: string, value: unknown): JobConfig | undef
   if (pii !== "warn" && pii !== "fail") {
     c.add(`${path}.pii`, `must be "warn" or "fail", got ${describe(pii)}`);
   }
+  if (value.objects !== undefined && !OBJECTS_MODES.includes(value.objects as ObjectsMode)) {
+    c.add(
+      `${path}.objects`,
+      `must be ${OBJECTS_MODES.map((m) => `"${m}"`).join(", ")}, got ${describe(value.objects)}`,
+    );
+  }
   const wildcard = tables.get("*");
   tables.delete("*");
   const job = value as unknown as Job;
@@ -289,6 +299,7 @@ function checkJob(c: Collector, name: string, value: unknown): JobConfig | undef
     orphans: orphans as JobConfig["orphans"],
     salt: typeof job.salt === "string" ? job.salt : undefined,
     pii: pii as JobConfig["pii"],
+    objects: (value.objects as ObjectsMode | undefined) ?? (wildcard ? "all" : "dependent"),
   };
 }
 

@@ -12,6 +12,7 @@
 
 import type { JobConfig } from "./config.ts";
 import { leftOutWarning, type SourcePlan } from "./plan.ts";
+import { leftOutWarnings } from "./schema_objects.ts";
 import { redactEndpoint } from "./redact.ts";
 import { qualify } from "./sql.ts";
 import { describeEntry, selectToc, type TocEntry, tocSelection } from "./toc.ts";
@@ -53,7 +54,10 @@ export function describePlan(
 ): JobPlan {
   const tables = plan.catalog.tables.map((t) => t.name);
   const leftOut = plan.structure.foreignKeys.filter((f) => !f.inJob);
-  const leftOutWarnings = new Set(leftOut.map(leftOutWarning));
+  const listed = new Set([
+    ...leftOut.map(leftOutWarning),
+    ...leftOutWarnings(plan.structure.leftOut),
+  ]);
   return {
     job: job.name,
     source: redactEndpoint(job.source),
@@ -68,13 +72,15 @@ export function describePlan(
       describeEntry(e, job.source.schema, tables)
     ),
     extensions: plan.structure.extensions.map((e) => e.name),
+    leftOut: plan.structure.leftOut,
+    searchPathMoved: plan.routines.moved,
     foreignKeysLeftOut: leftOut.map((fk) => ({
       name: fk.name,
       table: fk.table,
       references: qualify(fk.refSchema, fk.refTable),
       reason: "the job does not copy the referenced table",
     })),
-    warnings: warnings.filter((w) => !leftOutWarnings.has(w)),
+    warnings: warnings.filter((w) => !listed.has(w)),
     notChecked: runChecks(
       job.target.schema,
       plan.tables.some((p) => p.spec.where !== undefined) &&

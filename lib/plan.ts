@@ -27,6 +27,7 @@ import type {
 } from "./catalog.ts";
 import { isClear, isMask, maskColumnProblem, maskSql } from "./mask.ts";
 import type { ClientTools } from "./pg_tools.ts";
+import type { RoutineNotes } from "./schema_objects.ts";
 import { constraintUsingIndexSql, createIndexSql } from "./shadow.ts";
 import { copyInSql, type CopyOutInput, copyOutSql, qualify, selectSql, whereSql } from "./sql.ts";
 import { PG_CLASS, PG_CONSTRAINT, tocKey } from "./toc.ts";
@@ -388,6 +389,8 @@ export interface SourcePlan {
   sequences: SequenceValue[];
   /** The key the masks read on the source (`mask_key.ts`), when the job masks a column. */
   maskKey?: string;
+  /** What the job does about routines that name the source schema. */
+  routines: RoutineNotes;
 }
 
 /**

@@ -35,6 +35,7 @@ import { type RunSalt, runSalt, SALT_ENV } from "./mask_key.ts";
 import { type FormatChoice, SPLIT_ABOVE } from "./plan.ts";
 import { shadowNames } from "./shadow.ts";
 import type { Snapshot } from "./snapshot.ts";
+import { countKinds } from "./schema_objects.ts";
 import type { Archive } from "./structure.ts";
 import { type Clients, closeClients, connect, connectSource } from "./steps/connect.ts";
 import { copyData } from "./steps/copy.ts";
@@ -44,6 +45,7 @@ import { postData } from "./steps/post_data.ts";
 import { takeSnapshot } from "./steps/snapshot.ts";
 import { dump, removeArchive, restorePreData } from "./steps/structure.ts";
 import { discardShadow, swap } from "./steps/swap.ts";
+import { describeEntry, selectToc, tocSelection } from "./toc.ts";
 import type { Job, JobPlan, JobReport, Jobs } from "./types.ts";
 
 /** Options of a run. */
@@ -252,6 +254,12 @@ export async function runJobConfig(
       target: config.target.schema,
       tables: reports,
       warnings: ctx.warnings,
+      objects: countKinds(
+        selectToc(archive.toc, tocSelection(plan.structure.objects)).map((e) =>
+          describeEntry(e, config.source.schema, []).type
+        ),
+      ),
+      leftOut: plan.structure.leftOut,
       seconds: seconds(started),
     };
   } finally {

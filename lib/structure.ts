@@ -138,8 +138,40 @@ export async function runScript(
     ], { env: { ...env, PGOPTIONS: "-c client_min_messages=warning" }, stdin: script, signal });
   } catch (error) {
     if (!(error instanceof ToolFailed)) throw error;
-    throw new ToolFailed("psql", 1, psqlError(error.stderr));
+    const object = failedObject(script, error.stderr);
+    throw new ToolFailed("psql", 1, `${object ? `${object}: ` : ""}${psqlError(error.stderr)}`);
   }
+}
+
+/**
+ * The object whose statement failed, as pg_restore's header before it names it (`-- Name: v;
+ * Type: VIEW; Schema: shop; Owner: -`), found from the line psql reports; `undefined` when the
+ * failure is not inside such an object.
+ *
+ * @example
+ * ```ts
+ * failedObject("-- Name: v; Type: VIEW; Schema: shop; Owner: -\nCREATE VIEW …;\n", "psql:<stdin>:2: ERROR:  x");
+ * // 'creating VIEW shop.v'
+ * ```
+ */
+export function failedObject(script: string, stderr: string): string | undefined {
+  const at = /^psql:[^:]*:(\d+): (?:ERROR|FATAL)/m.exec(stderr);
+  if (!at) return undefined;
+  const lines = script.split("\n").slice(0, Number(at[1]));
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const header = /^-- Name: (.*); Type: (.*); Schema: ([^;]*)(?:;|$)/.exec(lines[i]);
+    if (header?.[1] === "-") return undefined;
+    if (header) {
+      const schema = header[3] === "-" ? "" : `${header[3]}.`;
+      const [kind, verb] = header[2].endsWith(" DATA")
+        ? [header[2].slice(0, -5), "filling"]
+        : header[2].endsWith(" SEARCH_PATH")
+        ? [header[2].slice(0, -12), "setting the search_path of"]
+        : [header[2], "creating"];
+      return `${verb} ${kind} ${schema}${header[1]}`;
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -159,14 +191,20 @@ export function psqlError(stderr: string): string {
 }
 
 /**
- * A script: statements before, the section's SQL, statements after.
+ * A script: statements before, the section's SQL, statements after. Each of pg-xmat's own
+ * statements comes after a header naming no object, so a failure is not taken for the last
+ * object's (see `failedObject`); a statement may bring its own header.
  *
  * @example
  * ```ts
- * script(["SELECT 1"], "", ["SELECT 2"]); // "SELECT 1;\n\nSELECT 2;\n"
+ * script(["SELECT 1"], "", ["SELECT 2"]);
+ * // "-- Name: -; Type: -; Schema: -\nSELECT 1;\n\n-- Name: -; Type: -; Schema: -\nSELECT 2;\n"
  * ```
  */
 export function script(before: readonly string[], body: string, after: readonly string[]): string {
-  const statements = (list: readonly string[]) => list.map((s) => `${s};\n`).join("");
+  const statements = (list: readonly string[]) =>
+    list.map((s) => `${s.startsWith("-- Name: ") ? "" : `${NO_OBJECT}\n`}${s};\n`).join("");
   return `${statements(before)}${body}\n${statements(after)}`;
 }
+
+const NO_OBJECT = "-- Name: -; Type: -; Schema: -";

@@ -146,6 +146,29 @@ export interface Job {
    * `"warn"` (default) lists it; `"fail"` fails the plan unless it is masked or `{ clear: true }`.
    */
   pii?: "warn" | "fail";
+  /**
+   * What of the source schema besides the tables to bring: `"all"` (the default with `"*"`)
+   * every object pg_dump dumps for the schema (views, materialized views, functions, types,
+   * operators, sequences, …); `"dependent"` (the default for named tables) the views and
+   * materialized views whose every relation the job copies, and what the tables and those views
+   * need; `"tables"` only what the tables need. What is left out is listed, with why.
+   */
+  objects?: ObjectsMode;
+}
+
+/** What of the source schema a job brings besides its tables (see `Job.objects`). */
+export type ObjectsMode = "tables" | "dependent" | "all";
+
+/** An object of the source schema a job does not bring. */
+export interface LeftOutObject {
+  /** Its kind: `view`, `materialized view`, `function`, `type`, `cast`, … */
+  type: string;
+  /** Its name, schema-qualified as on the source (a routine with its argument types). */
+  name: string;
+  /** Why it is left out. */
+  reason: string;
+  /** What to do to have it. */
+  todo: string;
 }
 
 /** A jobs module's export: job name → job. */
@@ -173,6 +196,10 @@ export interface JobReport {
   tables: TableReport[];
   /** Warnings, e.g. foreign keys left out. */
   warnings: string[];
+  /** The objects created in the target schema, counted by pg_dump's kind (`TABLE`, `VIEW`, …). */
+  objects: Record<string, number>;
+  /** Objects of the source schema the job did not bring, and why (each is also a warning). */
+  leftOut: LeftOutObject[];
   /** Wall time of the whole job. */
   seconds: number;
 }
@@ -225,6 +252,13 @@ export interface JobPlan {
   structure: PlannedObject[];
   /** Extensions whose types the tables use; a run creates those the target lacks. */
   extensions: string[];
+  /** Objects of the source schema a run does not bring, and why. */
+  leftOut: LeftOutObject[];
+  /**
+   * Routines whose `SET search_path` names the source schema: a run gives them the target
+   * schema instead (`shop.f(integer)`).
+   */
+  searchPathMoved: string[];
   /** Foreign keys of the copied tables that a run leaves out, and why. */
   foreignKeysLeftOut: LeftOutForeignKey[];
   /** Other warnings a run would give. */

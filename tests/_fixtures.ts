@@ -114,3 +114,88 @@ export const ACME_TABLES: Record<string, string> = {
   oddities: "id",
   audit: "id",
 };
+
+/**
+ * The `shop` schema: one object of every kind pg_dump dumps for a schema, beside its tables — a
+ * view on a view, a materialized view with an index (and one never populated), SQL and PL/pgSQL
+ * functions, a `BEGIN ATOMIC` one, a procedure, an aggregate, operators with a class and family,
+ * a standalone composite type, enums and a domain no table uses, an unowned sequence used by
+ * nothing, a collation, a text search configuration, a conversion, a rule, a policy, a cast
+ * (which pg_dump leaves out of a schema's dump), comments.
+ */
+export const SHOP = String.raw`
+CREATE SCHEMA shop;
+CREATE TYPE shop.status AS ENUM ('new', 'paid', 'shipped');
+CREATE TYPE shop.price AS (amount numeric, currency text);
+CREATE TYPE shop.unused_enum AS ENUM ('x', 'y');
+CREATE DOMAIN shop.unused_domain AS text CHECK (VALUE <> '');
+CREATE SEQUENCE shop.lonely_seq START 42;
+CREATE TABLE shop.customers (id int PRIMARY KEY, name text NOT NULL);
+CREATE TABLE shop.orders (
+  id int PRIMARY KEY,
+  customer_id int REFERENCES shop.customers,
+  total numeric NOT NULL,
+  status shop.status NOT NULL DEFAULT 'new'
+);
+CREATE TABLE shop.notes (id int PRIMARY KEY, body text);
+CREATE VIEW shop.order_totals AS
+  SELECT c.id, c.name, sum(o.total) AS total
+    FROM shop.customers c JOIN shop.orders o ON o.customer_id = c.id GROUP BY c.id, c.name;
+CREATE VIEW shop.big_spenders AS SELECT * FROM shop.order_totals WHERE total > 100;
+CREATE MATERIALIZED VIEW shop.status_counts AS
+  SELECT status, count(*) AS n, sum(total) AS total FROM shop.orders GROUP BY status;
+CREATE UNIQUE INDEX status_counts_status ON shop.status_counts (status);
+CREATE MATERIALIZED VIEW shop.top_status AS
+  SELECT status FROM shop.status_counts ORDER BY n DESC, status LIMIT 1;
+CREATE MATERIALIZED VIEW shop.never_filled AS SELECT id FROM shop.notes WITH NO DATA;
+CREATE VIEW shop.note_view AS SELECT id, body FROM shop.notes;
+CREATE FUNCTION shop.add_tax(x numeric) RETURNS numeric LANGUAGE sql IMMUTABLE AS 'SELECT x * 1.2';
+CREATE FUNCTION shop.customer_total(cid int) RETURNS numeric LANGUAGE plpgsql STABLE
+  SET search_path = shop AS $$
+BEGIN
+  RETURN (SELECT coalesce(sum(total), 0) FROM orders WHERE customer_id = cid);
+END $$;
+CREATE FUNCTION shop.qualified_count() RETURNS bigint LANGUAGE sql STABLE
+  AS 'SELECT count(*) FROM shop.orders';
+CREATE FUNCTION shop.atomic_count() RETURNS bigint LANGUAGE sql STABLE
+  BEGIN ATOMIC SELECT count(*) FROM shop.orders; END;
+CREATE TABLE shop.ledger (n int);
+CREATE PROCEDURE shop.record(x int) LANGUAGE plpgsql SET search_path = shop, pg_temp AS $$
+BEGIN INSERT INTO ledger VALUES (x); END $$;
+CREATE FUNCTION shop.concat_step(acc text, x text) RETURNS text LANGUAGE sql IMMUTABLE
+  AS $$SELECT CASE WHEN acc IS NULL THEN x ELSE acc || ', ' || x END$$;
+CREATE AGGREGATE shop._group_concat(text) (SFUNC = shop.concat_step, STYPE = text);
+CREATE FUNCTION shop.abs_lt(a int, b int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT abs(a) < abs(b)';
+CREATE FUNCTION shop.abs_le(a int, b int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT abs(a) <= abs(b)';
+CREATE FUNCTION shop.abs_eq(a int, b int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT abs(a) = abs(b)';
+CREATE FUNCTION shop.abs_ge(a int, b int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT abs(a) >= abs(b)';
+CREATE FUNCTION shop.abs_gt(a int, b int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT abs(a) > abs(b)';
+CREATE FUNCTION shop.abs_cmp(a int, b int) RETURNS int LANGUAGE sql IMMUTABLE
+  AS 'SELECT CASE WHEN abs(a) < abs(b) THEN -1 WHEN abs(a) > abs(b) THEN 1 ELSE 0 END';
+CREATE OPERATOR shop.<< (LEFTARG = int, RIGHTARG = int, FUNCTION = shop.abs_lt);
+CREATE OPERATOR shop.<<= (LEFTARG = int, RIGHTARG = int, FUNCTION = shop.abs_le);
+CREATE OPERATOR shop.=== (LEFTARG = int, RIGHTARG = int, FUNCTION = shop.abs_eq);
+CREATE OPERATOR shop.>>= (LEFTARG = int, RIGHTARG = int, FUNCTION = shop.abs_ge);
+CREATE OPERATOR shop.>> (LEFTARG = int, RIGHTARG = int, FUNCTION = shop.abs_gt);
+CREATE OPERATOR CLASS shop.abs_ops FOR TYPE int USING btree AS
+  OPERATOR 1 shop.<<, OPERATOR 2 shop.<<=, OPERATOR 3 shop.===, OPERATOR 4 shop.>>=,
+  OPERATOR 5 shop.>>, FUNCTION 1 shop.abs_cmp(int, int);
+CREATE COLLATION shop.c_collation (locale = 'C');
+CREATE TEXT SEARCH CONFIGURATION shop.simple_cfg (COPY = pg_catalog.simple);
+CREATE CONVERSION shop.latin_to_utf8 FOR 'LATIN1' TO 'UTF8' FROM iso8859_1_to_utf8;
+CREATE RULE notes_keep AS ON DELETE TO shop.notes DO INSTEAD NOTHING;
+ALTER TABLE shop.orders ENABLE ROW LEVEL SECURITY;
+CREATE POLICY orders_positive ON shop.orders USING (total >= 0);
+CREATE FUNCTION shop.price_text(shop.price) RETURNS text LANGUAGE sql IMMUTABLE
+  AS $$SELECT $1.amount || ' ' || $1.currency$$;
+CREATE CAST (shop.price AS text) WITH FUNCTION shop.price_text(shop.price);
+COMMENT ON VIEW shop.order_totals IS 'totals per customer';
+COMMENT ON FUNCTION shop.add_tax(numeric) IS 'with tax';
+
+INSERT INTO shop.customers VALUES (1, 'Ann'), (2, 'Bob'), (3, 'Cy');
+INSERT INTO shop.orders VALUES (1, 1, 50, 'new'), (2, 1, 70, 'paid'), (3, 2, 10, 'shipped'),
+  (4, 3, 200, 'paid');
+INSERT INTO shop.notes VALUES (1, 'hello');
+REFRESH MATERIALIZED VIEW shop.status_counts;
+REFRESH MATERIALIZED VIEW shop.top_status;
+`;

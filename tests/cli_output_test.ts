@@ -116,8 +116,9 @@ Deno.test("on a terminal: live table lines redrawn in place, colours, a clean sc
         "the warning printed while a live line was drawn is whole",
       );
       assertStringIncludes(lines.join("\n"), "✓ copy (1 table, 300,000 rows,");
-      assertOk(/^ {2}items +300,000 +\d+\.\d\d +\d+\.\d +/.test(lines.at(-2)!), lines.at(-2));
-      assertOk(/^ {2}total +300,000 /.test(lines.at(-1)!), lines.at(-1));
+      assertOk(/^ {2}items +300,000 +\d+\.\d\d +\d+\.\d +/.test(lines.at(-3)!), lines.at(-3));
+      assertOk(/^ {2}total +300,000 /.test(lines.at(-2)!), lines.at(-2));
+      assertOk(/^ {2}structure: 1 TABLE, /.test(lines.at(-1)!), lines.at(-1));
       assertNotIncludes(output, PASSWORD);
 
       const plain = await runInTerminal([], { cwd: dir, env: { NO_COLOR: "1" } });
@@ -165,6 +166,8 @@ Deno.test("not a terminal: plain timestamped lines, no escapes; --json report on
         "rows",
         "bytes",
         "tables",
+        "objects",
+        "leftOut",
         "warnings",
         "error",
       ]);
@@ -258,6 +261,8 @@ Deno.test("--dry-run prints the plan, connects to the source only, writes nothin
         "tables",
         "structure",
         "extensions",
+        "leftOut",
+        "searchPathMoved",
         "foreignKeysLeftOut",
         "warnings",
         "notChecked",

@@ -57,7 +57,13 @@ Deno.test("every fault is listed at once, with precise paths", () => {
       },
       extra: 1,
     },
-    c: { ...endpoints, tables: { t: { whre: {} } }, cascade: "yes", orphans: "drop" },
+    c: {
+      ...endpoints,
+      tables: { t: { whre: {} } },
+      cascade: "yes",
+      orphans: "drop",
+      objects: "everything",
+    },
     d: "not a job",
   });
   const expected = [
@@ -65,7 +71,7 @@ Deno.test("every fault is listed at once, with precise paths", () => {
     'jobs["a"].source.schema: required: a schema name, got ""',
     'jobs["a"].target.database: not a valid URL: it must start with postgres:// or postgresql://',
     'jobs["a"].tables: must name at least one table (or "*")',
-    'jobs["b"].extra: unknown key (allowed: source, target, tables, cascade, rowSecurity, orphans, salt, pii)',
+    'jobs["b"].extra: unknown key (allowed: source, target, tables, cascade, rowSecurity, orphans, salt, pii, objects)',
     'jobs["b"].tables["Order Items"].where.n: NaN is not a finite number',
     'jobs["b"].tables["Order Items"].where.f: a function is not a SQL value',
     'jobs["b"].tables["Order Items"].where.l[1]: Infinity is not a finite number',
@@ -73,6 +79,7 @@ Deno.test("every fault is listed at once, with precise paths", () => {
     'jobs["c"].tables.t.whre: unknown key (allowed: where, select)',
     'jobs["c"].cascade: must be true or false, got "yes"',
     'jobs["c"].orphans: must be "not-valid" or "fail", got "drop"',
+    'jobs["c"].objects: must be "tables", "dependent", "all", got "everything"',
     'jobs["d"]: must be an object { source, target, tables }, got "not a job"',
   ];
   for (const e of expected) {

@@ -283,9 +283,10 @@ Deno.test("URL parameters reach every connection: options, application_name", as
 Deno.test("a foreign key to a table outside the job is left out with a warning", async () => {
   await withAcme("fk-outside", async (pair) => {
     const report = await runJob(job(pair, { "Order Items": {} }), { name: "fk" });
-    assertEquals(report.warnings.length, 1);
+    const keys = report.warnings.filter((w) => w.startsWith("foreign key"));
+    assertEquals(keys.length, 1);
     assertStringIncludes(
-      report.warnings[0],
+      keys[0],
       'foreign key "Order Items_user_id_fkey" of table "Order Items" references "acme"."users"',
     );
     const fks = await pair

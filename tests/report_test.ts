@@ -1,7 +1,13 @@
 /** Reports, plans, listings and init, without servers: pure rendering and a temporary directory. */
 
 import { assertEquals, assertNotIncludes, assertRejects, assertStringIncludes } from "./_assert.ts";
-import { errorInfo, formatJobLines, formatTableReport, Recorder } from "../cli/report.ts";
+import {
+  errorInfo,
+  formatJobLines,
+  formatObjects,
+  formatTableReport,
+  Recorder,
+} from "../cli/report.ts";
 import { formatPlan } from "../cli/dry_run.ts";
 import { formatJobList, listJobs } from "../cli/list.ts";
 import { initFiles, starterJobs, TYPES_FILE, typesFile } from "../cli/init.ts";
@@ -83,6 +89,8 @@ Deno.test("Recorder: tables planned, copied, failed, interrupted and not run; jo
       { table: "c", status: "failed", rows: 7, bytes: 70, seconds: 2, error: error.message },
       { table: "d", status: "not-run", rows: 0, bytes: 0, seconds: 0, error: null },
     ],
+    objects: {},
+    leftOut: [],
     warnings: ["careful"],
     error: {
       message: 'job "demo:subset", table "c", step copy (target): boom',
@@ -108,6 +116,8 @@ Deno.test("Recorder: tables planned, copied, failed, interrupted and not run; jo
     target: "shop_all",
     tables: [{ table: "x", rows: 3_000_000, bytes: 250e6, seconds: 5 }],
     warnings: [],
+    objects: { TABLE: 1, VIEW: 2, COMMENT: 1 },
+    leftOut: [{ type: "view", name: "shop.v", reason: "it needs table", todo: "add it" }],
     seconds: 6,
   });
   assertEquals(formatJobLines(r.results()).split("\n"), [
@@ -116,6 +126,10 @@ Deno.test("Recorder: tables planned, copied, failed, interrupted and not run; jo
     "  demo:all     ok        1 table  3,000,000 rows  250.00 MB  6.0s  → shop_all",
     "  demo:later   not-run",
   ]);
+  assertEquals(
+    formatObjects(r.results()[1]),
+    "  structure: 1 TABLE, 2 VIEW; 1 object of the source schema left out (see the warnings)",
+  );
 });
 
 Deno.test("the table of tables shows the 20 largest and sums the rest", () => {
@@ -126,7 +140,15 @@ Deno.test("the table of tables shows the 20 largest and sums the rest", () => {
     bytes: i * 1e6,
     seconds: 1,
   }));
-  r.succeeded({ job: "demo:all", target: "shop_all", tables, warnings: [], seconds: 10 });
+  r.succeeded({
+    job: "demo:all",
+    target: "shop_all",
+    tables,
+    warnings: [],
+    objects: {},
+    leftOut: [],
+    seconds: 10,
+  });
   const lines = formatTableReport(r.results()[0]).split("\n");
   assertEquals(lines.length, 1 + 20 + 2);
   assertEquals([lines[0], lines[1], lines[21], lines[22]], [
@@ -161,6 +183,27 @@ const PLAN: JobPlan = {
     { type: "CONSTRAINT", name: "orders_pkey", table: "orders" },
   ],
   extensions: ["citext"],
+  leftOut: [
+    {
+      type: "view",
+      name: "shop.v",
+      reason: 'it needs table "t", which the job does not copy',
+      todo: 'add table "t" to the job',
+    },
+    {
+      type: "view",
+      name: "shop.w",
+      reason: 'it needs table "t", which the job does not copy',
+      todo: 'add table "t" to the job',
+    },
+    {
+      type: "function",
+      name: "shop.f()",
+      reason: 'no copied table or view needs it (objects: "dependent")',
+      todo: 'set `objects: "all"` in the job',
+    },
+  ],
+  searchPathMoved: ["shop.g(integer)"],
   foreignKeysLeftOut: [{
     name: "orders_customer_id_fkey",
     table: "orders",
@@ -190,6 +233,13 @@ Deno.test("formatPlan: tables with estimates and COPY, structure by kind, keys l
     '    TABLE       "Order Items", orders',
     "    CONSTRAINT  orders_pkey on orders",
     "  extensions the tables use (created on the target when it lacks them): citext",
+    '  SET search_path naming schema "shop" given the target\'s instead: shop.g(integer)',
+    "",
+    '  left out of target schema "shop_subset" (3 objects of the source schema):',
+    "    view shop.v, view shop.w",
+    '      it needs table "t", which the job does not copy; add table "t" to the job',
+    "    function shop.f()",
+    '      no copied table or view needs it (objects: "dependent"); set `objects: "all"` in the job',
     "",
     "  foreign keys left out:",
     '    orders_customer_id_fkey on orders → "shop"."customers": the job does not copy the referenced table',

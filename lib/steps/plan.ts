@@ -36,6 +36,7 @@ import {
   type SourcePlan,
   type TablePlan,
 } from "../plan.ts";
+import { leftOutWarnings, routineNotes } from "../schema_objects.ts";
 import { explainSql, quoteIdent, rowSecuritySql, setLocalSql } from "../sql.ts";
 import {
   findDependents,
@@ -77,22 +78,33 @@ export async function planSource(
   for (const warning of guardPersonalData(config, tables)) ctx.warn(warning);
   const key = masksKey(ctx, tables, salt);
   await probeQueries(ctx, conn, tables);
-  const structure = await readStructure(conn, catalog, tables.map((p) => p.table.oid));
+  const structure = await readStructure(
+    conn,
+    catalog,
+    tables.map((p) => p.table.oid),
+    config.objects,
+  );
   if (structure.missing.length) {
     throw new JobError(
       place,
-      `the tables cannot be created without relations the job does not copy: ${
+      `the tables cannot be created without relations the job does not bring: ${
         structure.missing.join("; ")
       }. Add the tables to the job (\`where: "false"\` copies a table's structure only); ` +
-        `pg-xmat copies no views, materialized views or foreign tables: leave out what needs one`,
+        `a view or materialized view comes with \`objects: "dependent"\` or \`"all"\` when the ` +
+        `job copies every table it reads; pg-xmat copies no foreign tables: leave out what needs one`,
     );
   }
   const indexes = await readIndexes(conn, tables.map((p) => p.table.oid));
   const builds = indexBuilds(indexes, shadow);
   for (const fk of structure.foreignKeys.filter((f) => !f.inJob)) ctx.warn(leftOutWarning(fk));
   for (const object of structure.outside) {
-    ctx.warn(`the tables use ${object}, which pg-xmat does not copy: it must exist on the target`);
+    ctx.warn(
+      `the job's objects use ${object}, which pg-xmat does not copy: it must exist on the target`,
+    );
   }
+  for (const warning of leftOutWarnings(structure.leftOut)) ctx.warn(warning);
+  const routines = routineNotes(structure.routines, catalog.schema, config.target.schema);
+  for (const warning of routines.warnings) ctx.warn(warning);
   const sequences = await readSequenceValues(conn, catalog.schema, structure.sequences);
   ctx.emit({
     kind: "planned",
@@ -111,6 +123,7 @@ export async function planSource(
     analyzedInCopy: analyzedInCopy(tables, structure.withStatistics, indexes, builds),
     sequences,
     maskKey: key,
+    routines,
   };
 }
 

@@ -3,7 +3,9 @@
  * is created `NOT VALID`, left out on a partitioned table, or fails the job with
  * `orphans: "fail"`), then one script on the target: the keys of the indexes the copy step
  * built, the dump's post-data section (indexes, keys, constraints, triggers) under the rename
- * dance, the sequences' values and the `ANALYZE` of the tables the copy step did not analyse.
+ * dance, with the materialized views filled from the copied rows and the routines' search paths
+ * given the target schema, the sequences' values and the `ANALYZE` of the tables the copy step
+ * did not analyse.
  *
  * @example
  * ```ts
@@ -27,6 +29,7 @@ import {
   setvalSql,
   type ShadowNames,
 } from "../shadow.ts";
+import { refreshSql } from "../schema_objects.ts";
 import { searchPath, setLocalSql } from "../sql.ts";
 import { type Archive, runScript, script, sectionSql } from "../structure.ts";
 import type { TargetState } from "../target.ts";
@@ -90,10 +93,22 @@ export async function postData(ctx: JobContext, input: PostDataInput): Promise<v
     input.targetState,
   );
   const { prologue, epilogue } = renameDance(dance);
+  // While the shadow carries the source schema's name: materialized views are filled from the
+  // copied rows (their indexes exist), and routines' search paths are given the target's.
+  const refresh = refreshSql(
+    plan.structure.relations,
+    input.archive.toc.map((e) => tocKey(e.catalogOid, e.objectOid)),
+    config.source.schema,
+  );
   await runScript(
     plan.tools,
     config.connections.target,
-    script([...keys, ...prologue], sql, [...epilogue, ...after]),
+    script([...keys, ...prologue], sql, [
+      ...refresh,
+      ...plan.routines.alter,
+      ...epilogue,
+      ...after,
+    ]),
     ctx.signal,
   );
 }

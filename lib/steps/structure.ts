@@ -17,13 +17,15 @@ import type { Conn } from "../connect.ts";
 import type { JobContext } from "../job_context.ts";
 import type { SourcePlan } from "../plan.ts";
 import { jobDance, renameDance, type ShadowNames } from "../shadow.ts";
+import { leftOutObjectWarning, unhandledObjects } from "../schema_objects.ts";
 import { type Archive, dumpStructure, runScript, script, sectionSql } from "../structure.ts";
 import { readTargetState, type TargetState } from "../target.ts";
-import { tocSelection } from "../toc.ts";
+import { describeEntry, tocKey, tocSelection } from "../toc.ts";
 
 /**
  * `pg_dump` of the source schema's structure, in the snapshot `snapshotId`, into a private
- * directory (removed again when it fails; else by `removeArchive`).
+ * directory (removed again when it fails; else by `removeArchive`). What the dump holds of kinds
+ * pg-xmat does not handle joins the plan's left-out objects, with a warning each.
  */
 export async function dump(
   ctx: JobContext,
@@ -32,7 +34,7 @@ export async function dump(
 ): Promise<Archive> {
   const dir = await Deno.makeTempDir({ prefix: "pg-xmat-" });
   try {
-    return await dumpStructure({
+    const archive = await dumpStructure({
       tools: plan.tools,
       source: ctx.config.connections.source,
       schema: ctx.config.source.schema,
@@ -41,6 +43,18 @@ export async function dump(
       exclude: plan.structure.unneeded,
       signal: ctx.signal,
     });
+    const unhandled = unhandledObjects(
+      archive.toc.map((e) => ({
+        key: tocKey(e.catalogOid, e.objectOid),
+        ...describeEntry(e, ctx.config.source.schema, []),
+      })),
+      plan.structure.objects,
+      plan.structure.explained,
+      ctx.config.source.schema,
+    );
+    plan.structure.leftOut.push(...unhandled);
+    for (const o of unhandled) ctx.warn(leftOutObjectWarning(o));
+    return archive;
   } catch (error) {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     throw error;
