@@ -391,9 +391,12 @@ export async function readStructure(
        AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass
                          AND e.objid = c.oid AND e.deptype = 'e')
      ORDER BY relname`);
+  // The chosen tables and their partitions: the queries below join this list.
   const tableRows = await conn.unsafe(`
     SELECT r::int8 AS oid FROM unnest(${roots}) r
-    UNION SELECT t.relid::int8 FROM unnest(${roots}) r, pg_partition_tree(r) t`);
+    UNION SELECT t.relid::int8 FROM unnest(${roots}) r JOIN pg_class c ON c.oid = r AND c.relkind = 'p',
+                  pg_partition_tree(r) t`);
+  const rels = oidArray(tableRows.map((r) => Number(r.oid)));
   const choice = chooseObjects({
     schema: catalog.schema,
     mode,
@@ -432,8 +435,6 @@ export async function readStructure(
     ...choice.relations.map((r) => r.oid),
   ]);
 
-  const relOids =
-    `(SELECT r FROM unnest(${roots}) r UNION SELECT t.relid FROM unnest(${roots}) r, pg_partition_tree(r) t)`;
   const seqRows = await conn.unsafe(`
     SELECT s.oid::int8 AS oid, s.relname AS name,
            EXISTS (SELECT 1 FROM pg_depend d
@@ -451,7 +452,7 @@ export async function readStructure(
   const fkRows = await conn.unsafe(`
     SELECT c.oid::int8 AS oid, c.conname AS name, t.relname AS table, t.relkind = 'p' AS partitioned,
            rn.nspname AS ref_schema, r.relname AS ref_table,
-           c.confrelid IN ${relOids} AS in_job, c.convalidated AS validated,
+           j.oid IS NOT NULL AS in_job, c.convalidated AS validated,
            (SELECT json_agg(a.attname ORDER BY k.i) FROM unnest(c.conkey) WITH ORDINALITY k(n, i)
               JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n) AS columns,
            (SELECT json_agg(a.attname ORDER BY k.i) FROM unnest(c.confkey) WITH ORDINALITY k(n, i)
@@ -461,7 +462,9 @@ export async function readStructure(
       JOIN pg_class t ON t.oid = c.conrelid
       JOIN pg_class r ON r.oid = c.confrelid
       JOIN pg_namespace rn ON rn.oid = r.relnamespace
-     WHERE c.contype = 'f' AND c.conparentid = 0 AND c.conrelid IN ${relOids}
+      -- Joins, not a subquery per key: a schema may have thousands of keys.
+      LEFT JOIN unnest(${rels}) j(oid) ON j.oid = c.confrelid
+     WHERE c.contype = 'f' AND c.conparentid = 0 AND c.conrelid = ANY(${rels})
      ORDER BY t.relname, c.conname`);
   await conn.unsafe(setLocalSql({ search_path: "" }));
   const foreignKeys: ForeignKey[] = fkRows.map((f) => ({

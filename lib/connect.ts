@@ -15,7 +15,7 @@
 import { connect as connectSocket, type Socket } from "node:net";
 import postgres from "postgres";
 import { type ConnInfo, parseConnUrl, toPostgresJs } from "./conninfo.ts";
-import { ConnectError, type Side } from "./errors.ts";
+import { ConnectError, hasSqlState, type Side } from "./errors.ts";
 import { rememberSecret } from "./redact.ts";
 
 export { ConnectError, connectionHint, type Side } from "./errors.ts";
@@ -154,5 +154,45 @@ export async function inTransaction<T>(conn: Conn, fn: (tx: Conn) => Promise<T>)
   } catch (error) {
     if (!connectionLost(error)) await conn.unsafe("ROLLBACK").catch(() => {});
     throw error;
+  }
+}
+
+/** How long a transaction waits for its locks, and how often it is tried. */
+export interface LockWait {
+  /** How long one attempt waits for its locks (default 5000 ms). */
+  lockTimeoutMs?: number;
+  /** Attempts before the lock timeout's error is thrown (default 6). */
+  attempts?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * `inTransaction` under `SET LOCAL lock_timeout`, tried again (after a growing pause) while
+ * its locks are not granted in time: a long reader makes the caller wait a bounded time instead
+ * of queueing every other session behind its lock request. The last attempt's error is thrown.
+ *
+ * @example
+ * ```ts
+ * await inLockedTransaction(conn, { lockTimeoutMs: 200, attempts: 3 }, (tx) => tx`DROP TABLE t`);
+ * ```
+ */
+export async function inLockedTransaction<T>(
+  conn: Conn,
+  wait: LockWait,
+  fn: (tx: Conn) => Promise<T>,
+): Promise<T> {
+  const lockTimeoutMs = Math.max(1, Math.round(wait.lockTimeoutMs ?? 5000));
+  const attempts = wait.attempts ?? 6;
+  for (let attempt = 1;; attempt++) {
+    wait.signal?.throwIfAborted();
+    try {
+      return await inTransaction(conn, async (tx) => {
+        await tx.unsafe(`SET LOCAL lock_timeout = ${lockTimeoutMs}`);
+        return await fn(tx);
+      });
+    } catch (error) {
+      if (!hasSqlState(error, "55P03") || attempt >= attempts || wait.signal?.aborted) throw error;
+      await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 4000)));
+    }
   }
 }

@@ -212,7 +212,11 @@ export async function runJobConfig(
       const plan = await planSource(ctx, snapshot.conn, names.shadow, options.format, options.salt);
       const targetState = await checkTarget(ctx, lock, plan, cascade);
       // Every check passed: now the target may be written, starting with what killed runs left.
-      await clearLeftovers(ctx, lock);
+      await clearLeftovers(ctx, lock, {
+        budget: targetState.lockBudget,
+        lockTimeoutMs: options.lockTimeoutMs,
+        attempts: options.lockAttempts,
+      });
       return { plan, targetState };
     });
     const tables = `${plan.tables.length} table${plan.tables.length === 1 ? "" : "s"}`;
@@ -242,9 +246,10 @@ export async function runJobConfig(
     );
     await ctx.step("swap", () =>
       swap(ctx, lock, {
-        shadow: names.shadow,
+        names,
         target: config.target.schema,
         cascade,
+        budget: targetState.lockBudget,
         lockTimeoutMs: options.lockTimeoutMs,
         attempts: options.lockAttempts,
       }));

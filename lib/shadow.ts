@@ -25,6 +25,8 @@ import { qualify, quoteIdent, quoteLiteral } from "./sql.ts";
 
 /** Every shadow schema's name starts with this, so leftovers are recognisable. */
 export const SHADOW_PREFIX = "_pgxmat_shadow_";
+/** The old target schema, renamed by the swap until it is dropped, starts with this. */
+export const OLD_PREFIX = "_pgxmat_old_";
 /** The name the target's own schema of the source schema's name takes during a dance. */
 const ASIDE_PREFIX = "_pgxmat_aside_";
 const MAX_IDENT = 63;
@@ -48,7 +50,11 @@ function truncateUtf8(text: string, bytes: number): string {
  * ```
  */
 export function shadowName(target: string, token: string): string {
-  const head = `${SHADOW_PREFIX}${token}_`;
+  return prefixedName(SHADOW_PREFIX, target, token);
+}
+
+function prefixedName(prefix: string, target: string, token: string): string {
+  const head = `${prefix}${token}_`;
   return head + truncateUtf8(target, MAX_IDENT - head.length);
 }
 
@@ -68,6 +74,8 @@ export function newToken(): string {
 export interface ShadowNames {
   /** The schema the run builds, swapped in at the end. */
   shadow: string;
+  /** The old target schema's name from the swap until it is dropped. */
+  old: string;
   /** Where the target's own schema of the source schema's name waits during a dance. */
   aside: string;
 }
@@ -82,12 +90,19 @@ export interface ShadowNames {
  */
 export function shadowNames(target: string): ShadowNames {
   const token = newToken();
-  return { shadow: shadowName(target, token), aside: `${ASIDE_PREFIX}${token}` };
+  return {
+    shadow: shadowName(target, token),
+    old: prefixedName(OLD_PREFIX, target, token),
+    aside: `${ASIDE_PREFIX}${token}`,
+  };
 }
 
-/** The marker written on a shadow schema: which target and job it belongs to. */
+/**
+ * The marker written on a shadow schema, and on the old target schema the swap renames: which
+ * target and job it belongs to, so that a later run recognises what a killed one left.
+ */
 export interface ShadowMarker {
-  pgxmat: "shadow";
+  pgxmat: "shadow" | "old";
   target: string;
   job: string;
   started: string;
@@ -117,7 +132,10 @@ export function markShadowSql(shadow: string, marker: ShadowMarker): string {
 export function parseMarker(comment: string | null | undefined): ShadowMarker | undefined {
   try {
     const value = JSON.parse(comment ?? "");
-    return value?.pgxmat === "shadow" && typeof value.target === "string" ? value : undefined;
+    return (value?.pgxmat === "shadow" || value?.pgxmat === "old") &&
+        typeof value.target === "string"
+      ? value
+      : undefined;
   } catch {
     return undefined;
   }
@@ -231,8 +249,12 @@ export function renameDance(d: Dance): { prologue: string[]; epilogue: string[] 
 export interface Swap {
   shadow: string;
   target: string;
-  /** The target schema exists and is dropped first. */
-  targetExists: boolean;
+  /**
+   * What happens to the old target schema, when there is one: dropped in the swap's
+   * transaction when its locks fit the run's budget, else renamed to `old.name` (and marked) to
+   * be dropped in batches after the swap.
+   */
+  old?: { drop: true } | { drop: false; name: string; marker: ShadowMarker };
   /** Extensions living in the old target schema: moved into the new one, not dropped with it. */
   extensionsInTarget: readonly string[];
   /** `GRANT` statements that carry the old schema's and its tables' privileges over. */
@@ -246,7 +268,7 @@ export interface Swap {
  *
  * @example
  * ```ts
- * swapSql({ shadow: "sh", target: "t", targetExists: true, extensionsInTarget: [], grants: [], comment: null });
+ * swapSql({ shadow: "sh", target: "t", old: { drop: true }, extensionsInTarget: [], grants: [], comment: null });
  * // ['DROP SCHEMA "t" CASCADE', 'ALTER SCHEMA "sh" RENAME TO "t"', 'COMMENT ON SCHEMA "t" IS NULL']
  * ```
  */
@@ -255,7 +277,13 @@ export function swapSql(s: Swap): string[] {
   for (const ext of s.extensionsInTarget) {
     statements.push(`ALTER EXTENSION ${quoteIdent(ext)} SET SCHEMA ${quoteIdent(s.shadow)}`);
   }
-  if (s.targetExists) statements.push(`DROP SCHEMA ${quoteIdent(s.target)} CASCADE`);
+  if (s.old?.drop) statements.push(`DROP SCHEMA ${quoteIdent(s.target)} CASCADE`);
+  else if (s.old) {
+    statements.push(
+      `ALTER SCHEMA ${quoteIdent(s.target)} RENAME TO ${quoteIdent(s.old.name)}`,
+      markShadowSql(s.old.name, s.old.marker),
+    );
+  }
   statements.push(`ALTER SCHEMA ${quoteIdent(s.shadow)} RENAME TO ${quoteIdent(s.target)}`);
   statements.push(
     `COMMENT ON SCHEMA ${quoteIdent(s.target)} IS ${

@@ -1,15 +1,16 @@
 /**
  * The client tools' part of the structure: `pg_dump` of the source schema (schema only, in the
  * job's snapshot) into an archive, one section of it narrowed to the job's objects as SQL
- * (`pg_restore`), and a script run on the target with `psql` in one transaction. The structure
- * and post-data steps (`steps/`) run the pre-data and post-data sections with them.
+ * (`pg_restore`) in batches that each fit a transaction's share of the target's lock table, and
+ * a script of transactions run on the target with `psql`. The structure and post-data steps
+ * (`steps/`) run the pre-data and post-data sections with them.
  *
  * @example
  * ```ts
- * import { dumpStructure, runScript, script, sectionSql } from "./structure.ts";
+ * import { dumpStructure, runScript, sectionBatches, transactions } from "./structure.ts";
  * const archive = await dumpStructure({ tools, source, schema: "public", snapshot: "00000003-1", dir, exclude: [] });
- * const sql = await sectionSql(tools, archive, "pre-data", tocSelection(structure.objects));
- * await runScript(tools, target, script(["SET lock_timeout = '10s'"], sql, []));
+ * const batches = await sectionBatches(tools, archive, "pre-data", tocSelection(structure.objects), 1600);
+ * await runScript(tools, target, transactions(batches.map((body) => ({ body }))));
  * ```
  * @module
  */
@@ -18,7 +19,15 @@ import { join } from "node:path";
 import { type ConnInfo, toolConnection } from "./conninfo.ts";
 import { ToolFailed } from "./errors.ts";
 import { type ClientTools, runTool } from "./pg_tools.ts";
-import { parseToc, selectToc, type TocEntry, tocList, type TocSelection } from "./toc.ts";
+import { packBatches } from "./lock_budget.ts";
+import {
+  entryLocks,
+  parseToc,
+  selectToc,
+  type TocEntry,
+  tocList,
+  type TocSelection,
+} from "./toc.ts";
 
 /** A dumped archive and its table of contents. */
 export interface Archive {
@@ -87,38 +96,50 @@ export async function dumpStructure(input: DumpInput): Promise<Archive> {
   };
 }
 
-/** One section of the narrowed archive as SQL (as `pg_restore` writes it). */
-export async function sectionSql(
+/**
+ * One section of the narrowed archive as SQL (as `pg_restore` writes it), cut into batches of
+ * consecutive entries that each take at most `budget` locks (see `entryLocks`): each batch is
+ * meant for a transaction of its own. Always at least one batch, empty when the section is.
+ */
+export async function sectionBatches(
   tools: ClientTools,
   archive: Archive,
   section: "pre-data" | "post-data",
   selection: TocSelection,
+  budget: number,
   signal?: AbortSignal,
-): Promise<string> {
+): Promise<string[]> {
   // The list alone chooses the section: with `--section`, pg_restore would place an entry
   // without a section of its own (a comment) in the section of the entry listed before it.
   const post = section === "post-data";
   const entries = selectToc(archive.toc, selection).filter((e) =>
     archive.postData.has(e.id) === post
   );
-  const listPath = `${archive.path}.${section}.list`;
-  await Deno.writeTextFile(listPath, tocList(entries));
-  const { stdout } = await runTool(tools.pgRestore.path, [
-    `--use-list=${listPath}`,
-    "--no-owner",
-    "--no-privileges",
-    "--no-tablespaces",
-    "--no-security-labels",
-    "--file=-",
-    archive.path,
-  ], { signal });
-  return stdout;
+  const batches = packBatches(entries, entryLocks, budget);
+  const sql: string[] = [];
+  for (const [i, batch] of (batches.length ? batches : [[]]).entries()) {
+    const listPath = `${archive.path}.${section}.${i}.list`;
+    await Deno.writeTextFile(listPath, tocList(batch));
+    const { stdout } = await runTool(tools.pgRestore.path, [
+      `--use-list=${listPath}`,
+      "--no-owner",
+      "--no-privileges",
+      "--no-tablespaces",
+      "--no-security-labels",
+      "--file=-",
+      archive.path,
+    ], { signal });
+    sql.push(stdout);
+  }
+  return sql;
 }
 
 /**
- * Runs a script on the target with `psql` in one transaction, stopping at the first error.
+ * Runs a script of transactions (see `transactions`) on the target with `psql`, stopping at the
+ * first error: the transaction it happened in is rolled back, those before it stay committed.
  * The script may contain the `\restrict` lines `pg_restore` writes, which is why psql runs it.
- * A failure is a `ToolFailed` whose message is psql's error (with DETAIL, HINT and the line).
+ * A failure is a `ToolFailed` whose message is psql's error (with DETAIL, HINT and the line),
+ * after the object it was restoring.
  */
 export async function runScript(
   tools: ClientTools,
@@ -131,7 +152,6 @@ export async function runScript(
     await runTool(tools.psql.path, [
       "--no-psqlrc",
       "--quiet",
-      "--single-transaction",
       "--set=ON_ERROR_STOP=1",
       `--dbname=${dbname}`,
       "--file=-",
@@ -190,21 +210,54 @@ export function psqlError(stderr: string): string {
   return (first < 0 ? lines : lines.slice(first)).filter(Boolean).slice(0, 8).join("\n");
 }
 
+/** One transaction of a script: statements before, SQL (a batch of a section), statements after. */
+export interface Transaction {
+  before?: readonly string[];
+  body?: string;
+  after?: readonly string[];
+}
+
 /**
- * A script: statements before, the section's SQL, statements after. Each of pg-xmat's own
- * statements comes after a header naming no object, so a failure is not taken for the last
- * object's (see `failedObject`); a statement may bring its own header.
+ * A script of transactions, each between `BEGIN` and `COMMIT`. Each of pg-xmat's own statements
+ * comes after a header naming no object, so a failure is not taken for the last object's (see
+ * `failedObject`); a statement may bring its own header.
  *
  * @example
  * ```ts
- * script(["SELECT 1"], "", ["SELECT 2"]);
- * // "-- Name: -; Type: -; Schema: -\nSELECT 1;\n\n-- Name: -; Type: -; Schema: -\nSELECT 2;\n"
+ * transactions([{ before: ["SELECT 1"], body: "", after: ["SELECT 2"] }]);
+ * // "-- Name: -; Type: -; Schema: -\nBEGIN;\n…SELECT 1;\n\n…SELECT 2;\n…COMMIT;\n"
  * ```
  */
-export function script(before: readonly string[], body: string, after: readonly string[]): string {
-  const statements = (list: readonly string[]) =>
-    list.map((s) => `${s.startsWith("-- Name: ") ? "" : `${NO_OBJECT}\n`}${s};\n`).join("");
-  return `${statements(before)}${body}\n${statements(after)}`;
+export function transactions(list: readonly Transaction[]): string {
+  const statements = (l: readonly string[] = []) =>
+    l.map((s) => `${s.startsWith("-- Name: ") ? "" : `${NO_OBJECT}\n`}${s};\n`).join("");
+  return list.map((t) =>
+    `${statements(["BEGIN", ...t.before ?? []])}${t.body ?? ""}\n${
+      statements([...t.after ?? [], "COMMIT"])
+    }`
+  ).join("");
+}
+
+/**
+ * Statements cut into transactions of at most `budget` locks, `weight` each, between `before`
+ * and `after` (a `SET LOCAL`, or the rename dance).
+ *
+ * @example
+ * ```ts
+ * statementTransactions(["A", "B", "C"], 2, 1, ["SET LOCAL x = 1"]).length; // 2
+ * ```
+ */
+export function statementTransactions(
+  statements: readonly string[],
+  budget: number,
+  weight: number,
+  before: readonly string[] = [],
+  after: readonly string[] = [],
+): Transaction[] {
+  return packBatches(statements, () => weight, budget).map((batch) => ({
+    before,
+    after: [...batch, ...after],
+  }));
 }
 
 const NO_OBJECT = "-- Name: -; Type: -; Schema: -";

@@ -12,8 +12,10 @@
  * @module
  */
 
-import type { Conn } from "./connect.ts";
-import { dropSchemaSql, parseMarker, SHADOW_PREFIX } from "./shadow.ts";
+import { type Conn, connectionLost } from "./connect.ts";
+import { readLockBudget } from "./lock_budget.ts";
+import { type DropOptions, dropSchemaInBatches } from "./schema_drop.ts";
+import { OLD_PREFIX, parseMarker, SHADOW_PREFIX } from "./shadow.ts";
 
 const LOCK_NAMESPACE = "pg-xmat";
 
@@ -60,9 +62,11 @@ export interface TargetState {
   schemas: Set<string>;
   /** Extension name → its schema. */
   extensions: Map<string, string>;
+  /** The locks one of the run's transactions may take (see `lockBudget`). */
+  lockBudget: number;
 }
 
-/** Reads which schemas and extensions the target has. */
+/** Reads which schemas and extensions the target has, and the size of its lock table. */
 export async function readTargetState(conn: Conn): Promise<TargetState> {
   const schemas = await conn`SELECT nspname FROM pg_namespace`;
   const extensions = await conn`
@@ -70,6 +74,7 @@ export async function readTargetState(conn: Conn): Promise<TargetState> {
   return {
     schemas: new Set(schemas.map((r) => r.nspname)),
     extensions: new Map(extensions.map((r) => [r.extname, r.nspname])),
+    lockBudget: await readLockBudget(conn),
   };
 }
 
@@ -164,25 +169,39 @@ export async function foreignDefaultPrivileges(
   return { role: rows[0].role, owners: rows[0].owners };
 }
 
-/**
- * Drops shadow schemas that killed runs left for this target (recognised by their name and
- * marker). Call it while holding the target lock: no live run can own them then.
- */
-export async function dropLeftovers(conn: Conn, target: string): Promise<string[]> {
-  const rows = await conn`
-    SELECT n.nspname, obj_description(n.oid, 'pg_namespace') AS comment
-      FROM pg_namespace n WHERE starts_with(n.nspname, ${SHADOW_PREFIX})`;
-  const dropped: string[] = [];
-  for (const r of rows) {
-    if (parseMarker(r.comment)?.target !== target) continue;
-    await conn.unsafe(dropSchemaSql(r.nspname));
-    dropped.push(r.nspname);
-  }
-  return dropped;
+/** What `dropLeftovers` did. */
+export interface Leftovers {
+  dropped: string[];
+  /** Leftovers that could not be dropped now (a reader holds them), with the reason. */
+  kept: { schema: string; reason: unknown }[];
 }
 
-/** Drops a shadow schema; used when a job fails before its swap. */
-export async function dropShadow(conn: Conn, shadow: string): Promise<void> {
-  await conn.unsafe(`SET lock_timeout = '10s'`);
-  await conn.unsafe(dropSchemaSql(shadow));
+/**
+ * Drops the shadow schemas and old target schemas that killed or failed runs left for this
+ * target (recognised by their name and marker), each in batches. Call it while holding the
+ * target lock: no live run can own them then. A leftover a reader still holds is kept for a
+ * later run rather than failing this one.
+ */
+export async function dropLeftovers(
+  conn: Conn,
+  target: string,
+  options: DropOptions,
+): Promise<Leftovers> {
+  const rows = await conn`
+    SELECT n.nspname, obj_description(n.oid, 'pg_namespace') AS comment
+      FROM pg_namespace n
+     WHERE starts_with(n.nspname, ${SHADOW_PREFIX}) OR starts_with(n.nspname, ${OLD_PREFIX})
+     ORDER BY n.nspname`;
+  const result: Leftovers = { dropped: [], kept: [] };
+  for (const r of rows) {
+    if (parseMarker(r.comment)?.target !== target) continue;
+    try {
+      await dropSchemaInBatches(conn, r.nspname, options);
+      result.dropped.push(r.nspname);
+    } catch (error) {
+      if (connectionLost(error) || options.signal?.aborted) throw error;
+      result.kept.push({ schema: r.nspname, reason: error });
+    }
+  }
+  return result;
 }

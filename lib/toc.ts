@@ -162,6 +162,35 @@ export function selectToc(entries: readonly TocEntry[], selection: TocSelection)
   return entries.filter((e) => kept.has(e.id));
 }
 
+/** Kinds of entry by the locks restoring one takes, heaviest first (see `entryLocks`). */
+const LOCKS_BY_KIND: readonly [string, number][] = [
+  // A table, its TOAST table and index; a key, both tables and the referenced index.
+  ["TABLE ATTACH ", 3],
+  ["TABLE ", 4],
+  ["FK CONSTRAINT ", 4],
+  ["MATERIALIZED VIEW ", 4],
+  ["INDEX ATTACH ", 3],
+  ["INDEX ", 3],
+  ["CONSTRAINT ", 3],
+  ["TRIGGER ", 3],
+];
+
+/**
+ * An upper bound of the locks restoring an entry takes in its transaction (what batches of the
+ * restore are sized by). A statement on a partitioned table also locks its partitions; those
+ * are counted where each partition's own entries are.
+ *
+ * @example
+ * ```ts
+ * const [table, fn] = parseToc("1; 1259 2 TABLE s t o\n2; 1255 3 FUNCTION s f() o\n");
+ * entryLocks(table); // 4
+ * entryLocks(fn); // 2
+ * ```
+ */
+export function entryLocks(entry: TocEntry): number {
+  return LOCKS_BY_KIND.find(([kind]) => entry.text.startsWith(kind))?.[1] ?? 2;
+}
+
 /**
  * The text `pg_restore -L` reads: one kept line per entry.
  *

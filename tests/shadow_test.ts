@@ -80,7 +80,7 @@ Deno.test("swapSql moves extensions out, drops, renames, keeps comment and grant
     swapSql({
       shadow: "sh",
       target: "t",
-      targetExists: true,
+      old: { drop: true },
       extensionsInTarget: ["citext"],
       grants: ['GRANT USAGE ON SCHEMA "t" TO app'],
       comment: "data",
@@ -97,11 +97,31 @@ Deno.test("swapSql moves extensions out, drops, renames, keeps comment and grant
     swapSql({
       shadow: "sh",
       target: "t",
-      targetExists: false,
       extensionsInTarget: [],
       grants: [],
       comment: null,
     }),
     ['ALTER SCHEMA "sh" RENAME TO "t"', 'COMMENT ON SCHEMA "t" IS NULL'],
   );
+});
+
+Deno.test("swapSql renames a large old schema aside, marked for the next run to drop", () => {
+  const marker = { pgxmat: "old" as const, target: "t", job: "j", started: "2026-01-01" };
+  assertEquals(
+    swapSql({
+      shadow: "sh",
+      target: "t",
+      old: { drop: false, name: "_pgxmat_old_x_t", marker },
+      extensionsInTarget: [],
+      grants: [],
+      comment: null,
+    }),
+    [
+      'ALTER SCHEMA "t" RENAME TO "_pgxmat_old_x_t"',
+      `COMMENT ON SCHEMA "_pgxmat_old_x_t" IS '${JSON.stringify(marker)}'`,
+      'ALTER SCHEMA "sh" RENAME TO "t"',
+      'COMMENT ON SCHEMA "t" IS NULL',
+    ],
+  );
+  assertEquals(parseMarker(JSON.stringify(marker)), marker);
 });

@@ -18,6 +18,7 @@ import { CopyQueue, type CopyTask } from "../copy_queue.ts";
 import type { JobContext } from "../job_context.ts";
 import { type CopyPiece, copyPieces, type SourcePlan } from "../plan.ts";
 import { analyzeSql, truncateSql } from "../shadow.ts";
+import { readLockBudget } from "../lock_budget.ts";
 import { importSnapshot, type Snapshot } from "../snapshot.ts";
 import { setLocalSql } from "../sql.ts";
 import type { TableReport } from "../types.ts";
@@ -74,6 +75,14 @@ export async function copyData(ctx: JobContext, input: CopyInput): Promise<Table
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, stop.signal]) : stop.signal;
   let first: { error: unknown } | undefined;
   const workers = Math.min(input.parallel, pieces.length);
+  // A worker's transaction keeps a lock on every table it read (and their indexes and TOAST
+  // tables, 4 in all at most): past its share of the source's lock budget, it ends and imports
+  // the snapshot again, which then must stay exported for the whole copy.
+  const renewAfter = Math.max(
+    1,
+    Math.floor(await readLockBudget(input.snapshot.conn) / (4 * workers)),
+  );
+  const keepSnapshot = pieces.length > renewAfter;
   let imported = 0;
   const work = async () => {
     try {
@@ -86,15 +95,19 @@ export async function copyData(ctx: JobContext, input: CopyInput): Promise<Table
       const cancelTarget = async () =>
         void await input.target`SELECT pg_cancel_backend(${targetPid})`;
       const w: Worker = { source, target, signal, cancelSource, cancelTarget };
-      await importSnapshot(source, input.snapshot.id, {
-        rowSecurity: ctx.config.rowSecurity,
-        maskKey: input.plan.maskKey,
-      });
+      const snapshot = { rowSecurity: ctx.config.rowSecurity, maskKey: input.plan.maskKey };
+      await importSnapshot(source, input.snapshot.id, snapshot);
       // Every reader holds the snapshot now: the exporting transaction is not left idle for
       // the whole copy, where a timeout or an administrator could end its session.
-      if (++imported === workers) await input.snapshot.close();
+      if (++imported === workers && !keepSnapshot) await input.snapshot.close();
+      let read = 0;
       for (let task = await queue.next(); task && !signal.aborted; task = await queue.next()) {
         if (task.kind === "copy") {
+          if (read++ === renewAfter) {
+            read = 1;
+            await source.unsafe("COMMIT");
+            await importSnapshot(source, input.snapshot.id, snapshot);
+          }
           const report = await copyPiece(ctx, task.piece, copying, w, input.shadow);
           if (report) reports.push(report);
         } else await buildOrAnalyze(ctx, task, w, input.shadow);
@@ -112,6 +125,7 @@ export async function copyData(ctx: JobContext, input: CopyInput): Promise<Table
     }
   };
   await Promise.all(Array.from({ length: workers }, work));
+  if (keepSnapshot) await input.snapshot.close();
   if (first) throw first.error;
   ctx.signal?.throwIfAborted();
   return reports;

@@ -37,6 +37,7 @@ import {
   type TablePlan,
 } from "../plan.ts";
 import { leftOutWarnings, routineNotes } from "../schema_objects.ts";
+import { packBatches, readLockBudget } from "../lock_budget.ts";
 import { explainSql, quoteIdent, rowSecuritySql, setLocalSql } from "../sql.ts";
 import {
   findDependents,
@@ -142,21 +143,28 @@ function masksKey(ctx: JobContext, tables: readonly TablePlan[], run?: RunSalt) 
 
 /**
  * Plans each table's query on the source (`EXPLAIN`), so a bad `select`/`where` or row-level
- * security fails here, before anything is written to the target.
+ * security fails here, before anything is written to the target. The locks each `EXPLAIN`
+ * takes are let go every few tables (rolled back to a savepoint), so that the snapshot's
+ * transaction never holds a lock per table of a large schema.
  */
 async function probeQueries(ctx: JobContext, conn: Conn, tables: readonly TablePlan[]) {
   await conn.unsafe(rowSecuritySql(ctx.config.rowSecurity));
   // The queries run with the session's search_path, as the copies will (the catalog reads
   // use an empty one); then the catalog's is put back.
   await conn.unsafe("SET LOCAL search_path TO DEFAULT");
-  for (const plan of tables) {
+  // A table's EXPLAIN locks it and its indexes: 4 is a fair bound.
+  const batches = packBatches(tables, () => 4, await readLockBudget(conn));
+  for (const batch of batches) {
     await conn.unsafe("SAVEPOINT probe");
-    try {
-      await conn.unsafe(explainSql(plan.select));
-    } catch (error) {
-      if (!connectionLost(error)) await conn.unsafe("ROLLBACK TO SAVEPOINT probe");
-      throw ctx.fail({ step: "plan", table: plan.table.name, side: "source" }, error);
+    for (const plan of batch) {
+      try {
+        await conn.unsafe(explainSql(plan.select));
+      } catch (error) {
+        if (!connectionLost(error)) await conn.unsafe("ROLLBACK TO SAVEPOINT probe");
+        throw ctx.fail({ step: "plan", table: plan.table.name, side: "source" }, error);
+      }
     }
+    await conn.unsafe("ROLLBACK TO SAVEPOINT probe");
     await conn.unsafe("RELEASE SAVEPOINT probe");
   }
   await conn.unsafe(setLocalSql({ search_path: "" }));

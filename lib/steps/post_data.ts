@@ -5,7 +5,7 @@
  * built, the dump's post-data section (indexes, keys, constraints, triggers) under the rename
  * dance, with the materialized views filled from the copied rows and the routines' search paths
  * given the target schema, the sequences' values and the `ANALYZE` of the tables the copy step
- * did not analyse.
+ * did not analyse, in as few transactions as the target's lock table allows.
  *
  * @example
  * ```ts
@@ -19,6 +19,7 @@ import type { ForeignKey } from "../catalog.ts";
 import { type Conn, inTransaction } from "../connect.ts";
 import { JobError } from "../errors.ts";
 import type { JobContext } from "../job_context.ts";
+import { packBatches } from "../lock_budget.ts";
 import { mayOrphan, type SourcePlan } from "../plan.ts";
 import {
   analyzeSql,
@@ -31,7 +32,13 @@ import {
 } from "../shadow.ts";
 import { refreshSql } from "../schema_objects.ts";
 import { searchPath, setLocalSql } from "../sql.ts";
-import { type Archive, runScript, script, sectionSql } from "../structure.ts";
+import {
+  type Archive,
+  runScript,
+  sectionBatches,
+  statementTransactions,
+  transactions,
+} from "../structure.ts";
 import type { TargetState } from "../target.ts";
 import { PG_CONSTRAINT, tocKey, tocSelection } from "../toc.ts";
 
@@ -52,7 +59,8 @@ export async function postData(ctx: JobContext, input: PostDataInput): Promise<v
   const { plan, names } = input;
   const shadow = names.shadow;
   const orphans = await countOrphans(input);
-  const after: string[] = [setLocalSql({ search_path: searchPath([shadow]) })];
+  const searchPathSql = setLocalSql({ search_path: searchPath([shadow]) });
+  const after: string[] = [];
   for (const fk of plan.structure.foreignKeys.filter((f) => orphans.has(f.oid))) {
     const n = orphans.get(fk.oid) ?? 0;
     const what = `foreign key "${fk.name}" of table "${fk.table}": ${n} row${n === 1 ? "" : "s"} ` +
@@ -79,11 +87,13 @@ export async function postData(ctx: JobContext, input: PostDataInput): Promise<v
   const left = [...orphans.keys()].map((oid) => tocKey(PG_CONSTRAINT, oid));
   const built = plan.indexBuilds.flatMap((b) => b.entries);
   const keys = plan.indexBuilds.flatMap((b) => b.constraint ?? []);
-  const sql = await sectionSql(
+  const budget = input.targetState.lockBudget;
+  const batches = await sectionBatches(
     plan.tools,
     input.archive,
     "post-data",
     tocSelection(plan.structure.objects, left, built),
+    budget,
     ctx.signal,
   );
   const dance = jobDance(
@@ -100,14 +110,15 @@ export async function postData(ctx: JobContext, input: PostDataInput): Promise<v
     input.archive.toc.map((e) => tocKey(e.catalogOid, e.objectOid)),
     config.source.schema,
   );
+  // Each statement on a table locks it, its TOAST table and indexes: 4 is an upper bound.
   await runScript(
     plan.tools,
     config.connections.target,
-    script([...keys, ...prologue], sql, [
-      ...refresh,
-      ...plan.routines.alter,
-      ...epilogue,
-      ...after,
+    transactions([
+      ...statementTransactions(keys, budget, 4),
+      ...batches.map((body) => ({ before: prologue, body, after: epilogue })),
+      ...statementTransactions([...refresh, ...plan.routines.alter], budget, 4, prologue, epilogue),
+      ...statementTransactions(after, budget, 4, [searchPathSql]),
     ]),
     ctx.signal,
   );
@@ -130,12 +141,15 @@ async function countOrphans(input: PostDataInput): Promise<Map<number, number>> 
     names.shadow,
     ...plan.structure.extensions.flatMap((e) => targetState.extensions.get(e.name) ?? []),
   ];
-  await inTransaction(input.lock, async (tx) => {
-    await tx.unsafe(setLocalSql({ search_path: searchPath(path) }));
-    for (const fk of keys) {
-      const [row] = await tx.unsafe(orphanCountSql(names.shadow, fk));
-      if (Number(row.n) > 0) counts.set(fk.oid, Number(row.n));
-    }
-  });
+  // A count locks both tables and the parent's index until its transaction ends.
+  for (const batch of packBatches(keys, () => 3, targetState.lockBudget)) {
+    await inTransaction(input.lock, async (tx) => {
+      await tx.unsafe(setLocalSql({ search_path: searchPath(path) }));
+      for (const fk of batch) {
+        const [row] = await tx.unsafe(orphanCountSql(names.shadow, fk));
+        if (Number(row.n) > 0) counts.set(fk.oid, Number(row.n));
+      }
+    });
+  }
   return counts;
 }

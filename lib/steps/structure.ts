@@ -1,7 +1,8 @@
 /**
  * The structure step: the source schema's structure dumped in the job's snapshot (all a dry run
  * does), then its pre-data section (tables, types, sequences) restored into a new shadow schema
- * on the target, under the rename dance of `shadow.ts`, in one transaction.
+ * on the target, under the rename dance of `shadow.ts`, in as few transactions as the target's
+ * lock table allows.
  *
  * @example
  * ```ts
@@ -16,9 +17,21 @@
 import type { Conn } from "../connect.ts";
 import type { JobContext } from "../job_context.ts";
 import type { SourcePlan } from "../plan.ts";
-import { jobDance, renameDance, type ShadowNames } from "../shadow.ts";
+import {
+  jobDance,
+  renameDance,
+  type ShadowMarker,
+  type ShadowNames,
+  type TargetNames,
+} from "../shadow.ts";
 import { leftOutObjectWarning, unhandledObjects } from "../schema_objects.ts";
-import { type Archive, dumpStructure, runScript, script, sectionSql } from "../structure.ts";
+import {
+  type Archive,
+  dumpStructure,
+  runScript,
+  sectionBatches,
+  transactions,
+} from "../structure.ts";
 import { readTargetState, type TargetState } from "../target.ts";
 import { describeEntry, tocKey, tocSelection } from "../toc.ts";
 
@@ -79,16 +92,19 @@ export interface PreDataInput {
 
 /**
  * Creates the shadow schema (marked with its job and target) and restores the pre-data section
- * into it. Returns the target's state after it: extensions the dance created now live in the
- * shadow schema.
+ * into it, in transactions that each fit the target's lock budget (each under the rename dance;
+ * the first creates the shadow). Returns the target's state after it: extensions the dance
+ * created now live in the shadow schema.
  */
 export async function restorePreData(ctx: JobContext, input: PreDataInput): Promise<TargetState> {
   const { config } = ctx;
-  const sql = await sectionSql(
-    input.plan.tools,
+  const { plan, names, targetState } = input;
+  const batches = await sectionBatches(
+    plan.tools,
     input.archive,
     "pre-data",
-    tocSelection(input.plan.structure.objects),
+    tocSelection(plan.structure.objects),
+    targetState.lockBudget,
     ctx.signal,
   );
   const marker = {
@@ -97,18 +113,24 @@ export async function restorePreData(ctx: JobContext, input: PreDataInput): Prom
     job: config.name,
     started: new Date().toISOString(),
   };
-  const dance = jobDance(
-    input.names,
-    config.source.schema,
-    input.plan.structure.extensions,
-    input.targetState,
-    marker,
-  );
-  const { prologue, epilogue } = renameDance(dance);
+  const dance = (state: TargetNames, create?: ShadowMarker) =>
+    renameDance(jobDance(names, config.source.schema, plan.structure.extensions, state, create));
+  // After the first transaction, the extensions it created live in the shadow schema.
+  const created = plan.structure.extensions.filter((e) => !targetState.extensions.has(e.name));
+  const later = {
+    schemas: targetState.schemas,
+    extensions: new Map([
+      ...targetState.extensions,
+      ...created.map((e) => [e.name, names.shadow] as const),
+    ]),
+  };
   await runScript(
-    input.plan.tools,
+    plan.tools,
     config.connections.target,
-    script(prologue, sql, epilogue),
+    transactions(batches.map((body, i) => {
+      const { prologue, epilogue } = i === 0 ? dance(targetState, marker) : dance(later);
+      return { before: prologue, body, after: epilogue };
+    })),
     ctx.signal,
   );
   return await readTargetState(input.lock);

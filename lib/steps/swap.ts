@@ -1,36 +1,70 @@
 /**
  * The end of the shadow schema. The swap step replaces the target schema with it in one short
  * transaction, with a lock timeout and a bounded retry, so a long reader makes the job wait a
- * bounded time instead of queueing every other reader behind it. When the job fails before,
- * the shadow is dropped instead (`discardShadow`).
+ * bounded time instead of queueing every other reader behind it. An old target schema whose
+ * drop fits in one transaction's share of the lock table is dropped in that transaction;
+ * a larger one is renamed aside (and marked) in it, and dropped in batches once the new schema
+ * is in place. When the job fails before, the shadow is dropped instead (`discardShadow`).
  *
  * @example
  * ```ts
  * import { swap } from "./swap.ts";
- * await swap(ctx, clients.lock, { shadow, target: "staging", cascade: false });
+ * await swap(ctx, clients.lock, { names, target: "staging", cascade: false, budget: 1600 });
  * ```
  * @module
  */
 
-import { type Conn, inTransaction, openClient, type Sql } from "../connect.ts";
+import {
+  type Conn,
+  connectionLost,
+  inLockedTransaction,
+  type LockWait,
+  openClient,
+  type Sql,
+} from "../connect.ts";
 import { DependentsError, describeError, hasSqlState, SwapError } from "../errors.ts";
 import type { JobContext } from "../job_context.ts";
-import { swapSql } from "../shadow.ts";
-import { dropShadow, findDependents, lockTarget } from "../target.ts";
+import { dropSchemaInBatches, relationsToDrop } from "../schema_drop.ts";
+import { type ShadowMarker, type ShadowNames, swapSql } from "../shadow.ts";
+import { findDependents, lockTarget } from "../target.ts";
+import { readLockBudget } from "../lock_budget.ts";
 
-/** Swaps the shadow in; warns of each dependent dropped with the old target schema (`cascade`). */
+/**
+ * Swaps the shadow in; warns of each dependent dropped with the old target schema (`cascade`),
+ * and when a renamed old schema cannot be dropped yet (the next run drops it).
+ */
 export async function swap(
   ctx: JobContext,
   lock: Conn,
-  options: Omit<SwapOptions, "signal">,
+  options: Omit<SwapOptions, "signal" | "marker">,
 ): Promise<void> {
-  const dropped = await swapShadow(lock, { ...options, signal: ctx.signal });
-  for (const d of dropped) ctx.warn(`dropped with the old target schema (cascade): ${d}`);
+  const marker = {
+    pgxmat: "old" as const,
+    target: options.target,
+    job: ctx.config.name,
+    started: new Date().toISOString(),
+  };
+  const { dependents, renamed } = await swapShadow(lock, {
+    ...options,
+    marker,
+    signal: ctx.signal,
+  });
+  for (const d of dependents) ctx.warn(`dropped with the old target schema (cascade): ${d}`);
+  if (!renamed) return;
+  try {
+    await dropSchemaInBatches(lock, options.names.old, { ...options, signal: ctx.signal });
+  } catch (error) {
+    if (connectionLost(error) || ctx.signal?.aborted) throw error;
+    ctx.warn(
+      `could not drop the old schema "${options.names.old}" yet (${describeError(error)}); ` +
+        `the new schema is in place, and the next run of this job drops the old one`,
+    );
+  }
 }
 
 /**
- * Drops a failed run's shadow schema over a fresh connection, holding the target lock again
- * while it does; when that fails, warns that the next run of the job drops it.
+ * Drops a failed run's shadow schema over a fresh connection, in batches, holding the target
+ * lock again while it does; when that fails, warns that the next run of the job drops it.
  */
 export async function discardShadow(ctx: JobContext, shadow: string): Promise<void> {
   let target: Sql | undefined;
@@ -39,7 +73,13 @@ export async function discardShadow(ctx: JobContext, shadow: string): Promise<vo
     const conn = await target.reserve();
     // Another run may have started meanwhile: then it owns the target, and drops this
     // shadow as a leftover.
-    if (await lockTarget(conn, ctx.config.target.schema)) await dropShadow(conn, shadow);
+    if (await lockTarget(conn, ctx.config.target.schema)) {
+      await dropSchemaInBatches(conn, shadow, {
+        budget: await readLockBudget(conn),
+        lockTimeoutMs: 10_000,
+        attempts: 1,
+      });
+    }
     conn.release();
   } catch (error) {
     ctx.warn(
@@ -52,94 +92,102 @@ export async function discardShadow(ctx: JobContext, shadow: string): Promise<vo
 }
 
 /** Options of the swap. */
-export interface SwapOptions {
-  shadow: string;
+export interface SwapOptions extends LockWait {
+  /** The run's names: its shadow, and the old target schema's name if it is renamed. */
+  names: ShadowNames;
   target: string;
   /** Drop dependents of the old target schema instead of refusing. */
   cascade: boolean;
-  /** How long one attempt waits for locks. */
-  lockTimeoutMs?: number;
-  /** How many attempts before giving up. */
-  attempts?: number;
-  signal?: AbortSignal;
+  /** The locks one transaction may take: the old schema is dropped in the swap if they suffice. */
+  budget: number;
+  /** The marker of a renamed old schema. */
+  marker: ShadowMarker;
+}
+
+/** What the swap did. */
+export interface Swapped {
+  /** Dependents dropped with the old target schema (only with `cascade`). */
+  dependents: string[];
+  /** The old target schema was renamed to `names.old`, to be dropped after the swap. */
+  renamed: boolean;
 }
 
 /**
  * Replaces the target schema with the shadow in one transaction. Extensions living in the old
  * schema move to the new one; the old schema's privileges, default privileges and comment, and
- * its tables' grants, are kept. Returns the dependents that were dropped (only with `cascade`).
+ * its tables' grants, are kept.
  */
-export async function swapShadow(conn: Conn, options: SwapOptions): Promise<string[]> {
-  const lockTimeoutMs = options.lockTimeoutMs ?? 5000;
-  const attempts = options.attempts ?? 6;
-  for (let attempt = 1;; attempt++) {
-    try {
-      return await inTransaction(conn, async (tx) => {
-        await tx.unsafe(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(lockTimeoutMs))}`);
-        const [old] = await tx`
-          SELECT n.oid, obj_description(n.oid, 'pg_namespace') AS comment,
-                 COALESCE((SELECT jsonb_agg(format('GRANT %s ON SCHEMA %I TO %s%s', a.privilege_type,
-                            n.nspname,
-                            CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
-                            CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END))
-                    FROM aclexplode(n.nspacl) a
-                   WHERE a.grantee <> n.nspowner), '[]')
-                 || COALESCE((
-                   -- The old tables' and sequences' grants, for the new ones of the same name.
-                   SELECT jsonb_agg(format('GRANT %s ON %s %I.%I TO %s%s', a.privilege_type,
-                            CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
-                            n.nspname, c.relname,
-                            CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
-                            CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
-                            ORDER BY c.relname, a.privilege_type)
-                     FROM pg_class c, aclexplode(c.relacl) a
-                    WHERE c.relnamespace = n.oid AND a.grantee <> c.relowner
-                      AND EXISTS (SELECT 1 FROM pg_class s JOIN pg_namespace sn ON sn.oid = s.relnamespace
-                                   WHERE sn.nspname = ${options.shadow} AND s.relname = c.relname
-                                     AND (s.relkind = 'S') = (c.relkind = 'S'))), '[]')
-                 || COALESCE((
-                   -- Default privileges given in the old schema (dropped with it) for the new one.
-                   SELECT jsonb_agg(format(
-                            'ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA %I GRANT %s ON %s TO %s%s',
-                            pg_get_userbyid(d.defaclrole), n.nspname, a.privilege_type,
-                            CASE d.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES'
-                                 WHEN 'f' THEN 'FUNCTIONS' WHEN 'T' THEN 'TYPES' END,
-                            CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
-                            CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
-                            ORDER BY d.defaclrole, d.defaclobjtype, a.grantee, a.privilege_type)
-                     FROM pg_default_acl d, aclexplode(d.defaclacl) a
-                    WHERE d.defaclnamespace = n.oid), '[]')
-                   AS grants,
-                 (SELECT json_agg(x.extname) FROM pg_extension x WHERE x.extnamespace = n.oid)
-                   AS extensions
-            FROM pg_namespace n WHERE n.nspname = ${options.target}`;
-        const dependents = old ? await findDependents(tx, options.target, options.shadow) : [];
-        if (dependents.length && !options.cascade) {
-          throw new DependentsError(options.target, dependents);
-        }
-        for (
-          const statement of swapSql({
-            shadow: options.shadow,
-            target: options.target,
-            targetExists: old !== undefined,
-            extensionsInTarget: old?.extensions ?? [],
-            grants: old?.grants ?? [],
-            comment: old?.comment ?? null,
-          })
-        ) await tx.unsafe(statement);
-        return dependents;
-      });
-    } catch (error) {
-      const lockTimedOut = hasSqlState(error, "55P03");
-      if (!lockTimedOut || options.signal?.aborted) throw error;
-      if (attempt >= attempts) {
-        throw new SwapError(
-          `could not lock target schema "${options.target}" in ${attempts} attempts of ` +
-            `${lockTimeoutMs / 1000}s: other sessions keep using its tables. Retry when they are ` +
-            `done, or stop the long queries (see pg_stat_activity).`,
-        );
+export async function swapShadow(conn: Conn, options: SwapOptions): Promise<Swapped> {
+  const { names } = options;
+  // Read before the transaction: how many locks dropping the old schema would take.
+  const oldLocks = (await relationsToDrop(conn, options.target)).reduce((n, r) => n + r.locks, 0);
+  try {
+    return await inLockedTransaction(conn, options, async (tx) => {
+      const [old] = await tx`
+        SELECT n.oid, obj_description(n.oid, 'pg_namespace') AS comment,
+               COALESCE((SELECT jsonb_agg(format('GRANT %s ON SCHEMA %I TO %s%s', a.privilege_type,
+                          n.nspname,
+                          CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
+                          CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END))
+                  FROM aclexplode(n.nspacl) a
+                 WHERE a.grantee <> n.nspowner), '[]')
+               || COALESCE((
+                 -- The old tables' and sequences' grants, for the new ones of the same name.
+                 SELECT jsonb_agg(format('GRANT %s ON %s %I.%I TO %s%s', a.privilege_type,
+                          CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
+                          n.nspname, c.relname,
+                          CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
+                          CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+                          ORDER BY c.relname, a.privilege_type)
+                   FROM pg_class c, aclexplode(c.relacl) a
+                  WHERE c.relnamespace = n.oid AND a.grantee <> c.relowner
+                    AND EXISTS (SELECT 1 FROM pg_class s JOIN pg_namespace sn ON sn.oid = s.relnamespace
+                                 WHERE sn.nspname = ${options.names.shadow} AND s.relname = c.relname
+                                   AND (s.relkind = 'S') = (c.relkind = 'S'))), '[]')
+               || COALESCE((
+                 -- Default privileges given in the old schema (dropped with it) for the new one.
+                 SELECT jsonb_agg(format(
+                          'ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA %I GRANT %s ON %s TO %s%s',
+                          pg_get_userbyid(d.defaclrole), n.nspname, a.privilege_type,
+                          CASE d.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES'
+                               WHEN 'f' THEN 'FUNCTIONS' WHEN 'T' THEN 'TYPES' END,
+                          CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
+                          CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+                          ORDER BY d.defaclrole, d.defaclobjtype, a.grantee, a.privilege_type)
+                   FROM pg_default_acl d, aclexplode(d.defaclacl) a
+                  WHERE d.defaclnamespace = n.oid), '[]')
+                 AS grants,
+               (SELECT json_agg(x.extname) FROM pg_extension x WHERE x.extnamespace = n.oid)
+                 AS extensions
+          FROM pg_namespace n WHERE n.nspname = ${options.target}`;
+      const dependents = old ? await findDependents(tx, options.target, names.shadow) : [];
+      if (dependents.length && !options.cascade) {
+        throw new DependentsError(options.target, dependents);
       }
-      await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 4000)));
-    }
+      const drop = oldLocks <= options.budget;
+      for (
+        const statement of swapSql({
+          shadow: names.shadow,
+          target: options.target,
+          old: old === undefined
+            ? undefined
+            : drop
+            ? { drop: true }
+            : { drop: false, name: names.old, marker: options.marker },
+          extensionsInTarget: old?.extensions ?? [],
+          grants: old?.grants ?? [],
+          comment: old?.comment ?? null,
+        })
+      ) await tx.unsafe(statement);
+      return { dependents, renamed: old !== undefined && !drop };
+    });
+  } catch (error) {
+    if (!hasSqlState(error, "55P03") || options.signal?.aborted) throw error;
+    const attempts = options.attempts ?? 6;
+    throw new SwapError(
+      `could not lock target schema "${options.target}" in ${attempts} attempts of ` +
+        `${(options.lockTimeoutMs ?? 5000) / 1000}s: other sessions keep using its tables. ` +
+        `Retry when they are done, or stop the long queries (see pg_stat_activity).`,
+    );
   }
 }
