@@ -13,6 +13,7 @@
  * ```sh
  * deno task bench                          # about 1 GiB, 4 tables, 2 rounds
  * deno task bench --size 4GB --tables 1 --tools pg-xmat --no-bound
+ * deno task bench --small-tables 1000       # per-table costs: 1,000 tables of 100 rows
  * ```
  * @module
  */
@@ -21,7 +22,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import postgres from "postgres";
 import { type Cluster, startCluster } from "./clusters.ts";
-import { createDataset, type Dataset, SCHEMA } from "./bench_dataset.ts";
+import { createDataset, createSmallTables, type Dataset, SCHEMA } from "./bench_dataset.ts";
 import { measure, type Measured } from "./bench_measure.ts";
 import type { DriverInput, DriverOutput } from "./bench_xmat.ts";
 import { readSchema } from "../lib/catalog.ts";
@@ -138,6 +139,8 @@ async function findPgcopydb(): Promise<string | undefined> {
 interface Settings {
   bytes: number;
   tables: number;
+  /** The many-tables dataset instead: this many tables of 100 rows (0: the sized dataset). */
+  smallTables: number;
   jobs: number;
   rounds: number;
   tools: ToolName[];
@@ -153,6 +156,7 @@ function parseSettings(argv: string[]): Settings {
     options: {
       size: { type: "string", default: "1GB" },
       tables: { type: "string", default: "4" },
+      "small-tables": { type: "string", default: "0" },
       jobs: { type: "string" },
       rounds: { type: "string", default: "2" },
       tools: { type: "string", default: TOOLS.join(",") },
@@ -171,11 +175,13 @@ function parseSettings(argv: string[]): Settings {
   return {
     bytes: parseSize(values.size),
     tables: Math.max(1, Number(values.tables)),
+    smallTables: Math.max(0, Number(values["small-tables"])),
     jobs: Math.max(1, Number(values.jobs ?? defaultParallelism())),
     rounds: Math.max(1, Number(values.rounds)),
     tools,
     format: values.format as FormatChoice,
-    bound: values.bound,
+    // The bound is a large table's: the many-tables dataset has none.
+    bound: values.bound && Number(values["small-tables"]) === 0,
     deadline: Date.now() + Number(values.timeout) * 60_000,
   };
 }
@@ -254,12 +260,20 @@ class Bench {
     await admin.unsafe(`CREATE DATABASE ${DATABASE}`).finally(() => admin.end());
     const sql = postgres(this.#source.url(DATABASE), { max: 2, onnotice: () => {} });
     try {
-      log(`dataset: ${gib(this.#s.bytes)} in ${this.#s.tables} tables…`);
-      this.#dataset = await createDataset(sql, {
-        bytes: this.#s.bytes,
-        tables: this.#s.tables,
-        log,
-      });
+      if (this.#s.smallTables) {
+        this.#dataset = await createSmallTables(sql, {
+          count: this.#s.smallTables,
+          rows: 100,
+          log,
+        });
+      } else {
+        log(`dataset: ${gib(this.#s.bytes)} in ${this.#s.tables} tables…`);
+        this.#dataset = await createDataset(sql, {
+          bytes: this.#s.bytes,
+          tables: this.#s.tables,
+          log,
+        });
+      }
       for (const t of this.#dataset.tables) {
         const [{ n }] = await sql.unsafe(`SELECT count(*)::int8 AS n FROM ${SCHEMA}.${t.name}`);
         this.#counts.set(t.name, Number(n));

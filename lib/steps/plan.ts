@@ -143,9 +143,9 @@ function masksKey(ctx: JobContext, tables: readonly TablePlan[], run?: RunSalt) 
 
 /**
  * Plans each table's query on the source (`EXPLAIN`), so a bad `select`/`where` or row-level
- * security fails here, before anything is written to the target. The locks each `EXPLAIN`
- * takes are let go every few tables (rolled back to a savepoint), so that the snapshot's
- * transaction never holds a lock per table of a large schema.
+ * security fails here, before anything is written to the target. A batch of tables is planned
+ * in one round trip, and the locks each `EXPLAIN` takes are let go after it (rolled back to a
+ * savepoint), so the snapshot's transaction never holds a lock per table of a large schema.
  */
 async function probeQueries(ctx: JobContext, conn: Conn, tables: readonly TablePlan[]) {
   await conn.unsafe(rowSecuritySql(ctx.config.rowSecurity));
@@ -153,16 +153,23 @@ async function probeQueries(ctx: JobContext, conn: Conn, tables: readonly TableP
   // use an empty one); then the catalog's is put back.
   await conn.unsafe("SET LOCAL search_path TO DEFAULT");
   // A table's EXPLAIN locks it and its indexes: 4 is a fair bound.
-  const batches = packBatches(tables, () => 4, await readLockBudget(conn));
-  for (const batch of batches) {
+  for (const batch of packBatches(tables, () => 4, await readLockBudget(conn))) {
     await conn.unsafe("SAVEPOINT probe");
-    for (const plan of batch) {
-      try {
-        await conn.unsafe(explainSql(plan.select));
-      } catch (error) {
-        if (!connectionLost(error)) await conn.unsafe("ROLLBACK TO SAVEPOINT probe");
-        throw ctx.fail({ step: "plan", table: plan.table.name, side: "source" }, error);
+    try {
+      await conn.unsafe(batch.map((p) => explainSql(p.select)).join(";\n")).simple();
+    } catch (error) {
+      if (connectionLost(error)) throw ctx.fail({ step: "plan", side: "source" }, error);
+      // Which table: each of the batch again, alone.
+      for (const plan of batch) {
+        await conn.unsafe("ROLLBACK TO SAVEPOINT probe");
+        try {
+          await conn.unsafe(explainSql(plan.select));
+        } catch (error) {
+          if (!connectionLost(error)) await conn.unsafe("ROLLBACK TO SAVEPOINT probe");
+          throw ctx.fail({ step: "plan", table: plan.table.name, side: "source" }, error);
+        }
       }
+      throw ctx.fail({ step: "plan", side: "source" }, error);
     }
     await conn.unsafe("ROLLBACK TO SAVEPOINT probe");
     await conn.unsafe("RELEASE SAVEPOINT probe");
