@@ -655,11 +655,15 @@ function reportBound(dataset: Dataset, bound: BoundRuns): void {
       } s.`,
   );
   const perMillion = (seconds: number) => (seconds / (t.rows / 1e6)).toFixed(2);
+  // The source's CPU too: on a busy machine it is the figure that does not depend on the others.
+  const sourceCpu = (m: Measured) => m.serverCpu[0];
   console.log(
     `Masking 3 columns (${Object.keys(MASKED.select!).join(", ")}) costs pg-xmat ${
       perMillion(bestOf((r) => copySeconds(r.xmatMasked)) - single)
     } s per million rows in one stream, the source alone ${
       perMillion(bestOf((r) => r.sourceMasked.seconds) - bestOf((r) => r.sourceOnly.seconds))
+    } s; the source's CPU ${
+      perMillion(bestOf((r) => sourceCpu(r.sourceMasked)) - bestOf((r) => sourceCpu(r.sourceOnly)))
     } s per million rows.`,
   );
 }

@@ -209,3 +209,52 @@ Deno.test("mayOrphan: only filters, transforms of the key's columns, or a NOT VA
   assertEquals(may({ "*": {}, child: { select: { parent_id: "1" } } }), true);
   assertEquals(may({ "*": {} }, { ...fk, validated: false }), true);
 });
+
+Deno.test("masks compile into the table's statement; one that does not fit fails at its path", () => {
+  const text = { type: "text", category: "S", baseType: "text" };
+  const catalog: SchemaCatalog = {
+    ...CATALOG,
+    tables: [
+      table(20, "people", [
+        col("id"),
+        col("email", { ...text, notNull: true }),
+        col("born", { type: "date", category: "D", baseType: "date" }),
+      ]),
+    ],
+  };
+  const select = {
+    id: { clear: true },
+    email: { mask: "email" },
+    born: { mask: "date", by: "id" },
+  };
+  const [people] = planTables(job({ people: { select } }), catalog, "text");
+  assertStringIncludes(
+    people.copyOut,
+    `COPY (SELECT "id", CAST((CASE WHEN ("email")::text = '' THEN '' ELSE left(encode(sha256(`,
+  );
+  assertStringIncludes(
+    people.copyOut,
+    `AS text) AS "email", CAST(((SELECT "born" + make_interval(`,
+  );
+  const error = assertThrows(
+    () =>
+      planTables(
+        job({
+          people: {
+            select: {
+              id: { mask: "email" },
+              email: { mask: "null" },
+              born: { mask: "date", by: "x" },
+            },
+          },
+        }),
+        catalog,
+      ),
+    ConfigError,
+  ) as ConfigError;
+  assertEquals(error.issues, [
+    'jobs["j"].tables.people.select.id: mask "email" needs a text column (text, varchar, char, citext or a domain over one); "id" is integer',
+    'jobs["j"].tables.people.select.email: mask "null" on "email", which is NOT NULL: use mask "constant" or "redact"',
+    'jobs["j"].tables.people.select.born: mask "date" by "x": no such column (columns: id, email, born)',
+  ]);
+});
