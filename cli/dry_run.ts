@@ -6,6 +6,9 @@
  * @example
  * ```ts
  * import { formatPlan } from "./dry_run.ts";
+ * import { planJobConfig } from "../lib/run.ts";
+ * import type { JobConfig } from "../lib/config.ts";
+ * declare const job: JobConfig;
  * const plan = await planJobConfig(job);
  * console.log(formatPlan(plan));
  * ```
@@ -65,6 +68,8 @@ function wrapList(items: readonly string[], indent: number, width = 100): string
  *
  * @example
  * ```ts
+ * import type { JobPlan } from "../lib/types.ts";
+ * declare const plan: JobPlan;
  * formatPlan(plan).split("\n")[0]; // 'job demo:subset: 3 tables, ~1,200 rows, 184 kB on the source'
  * ```
  */

@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import { initFiles } from "./init.ts";
- * const { written } = await initFiles("pg_xmat_jobs.ts", "0.1.0");
+ * const lines = await initFiles("pg_xmat_jobs.ts", "0.1.0");
  * ```
  * @module
  */

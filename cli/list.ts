@@ -4,8 +4,11 @@
  *
  * @example
  * ```ts
- * import { formatJobList } from "./list.ts";
- * console.log(formatJobList(jobs, "export:*", "pg_xmat_jobs.ts"));
+ * import { formatJobList, listJobs } from "./list.ts";
+ * import { validateJobs } from "../lib/config.ts";
+ * import { loadJobsModule } from "../lib/load.ts";
+ * const jobs = validateJobs(await loadJobsModule("pg_xmat_jobs.ts"));
+ * console.log(formatJobList(listJobs(jobs, "export:*"), "export:*", "pg_xmat_jobs.ts"));
  * ```
  * @module
  */
@@ -49,6 +52,8 @@ export interface ListDocument {
  *
  * @example
  * ```ts
+ * import type { JobConfig } from "../lib/config.ts";
+ * declare const jobs: JobConfig[];
  * listJobs(jobs, "export:*").filter((j) => j.matches).map((j) => j.job);
  * ```
  */
@@ -71,6 +76,8 @@ const SHOWN_TABLES = 8;
  *
  * @example
  * ```ts
+ * import type { JobConfig } from "../lib/config.ts";
+ * declare const jobs: JobConfig[];
  * formatJobList(listJobs(jobs, "demo:s*"), "demo:s*", "jobs/example.ts");
  * // * demo:subset  shop → shop_subset: customers, orders, products
  * //                postgres://u:***@db:5432/prod → postgres://u:***@localhost:5432/dev

@@ -135,7 +135,10 @@ export function plural(n: number, word: string): string {
  *
  * @example
  * ```ts
- * formatJobSummary({ job: "j", target: "t", tables: [], warnings: [], seconds: 1 }, new Date(0));
+ * formatJobSummary(
+ *   { job: "j", target: "t", tables: [], warnings: [], objects: {}, leftOut: [], seconds: 1 },
+ *   new Date(0),
+ * );
  * // '00:00:00 j  done: 0 tables, 0 rows, 0 B in 1.0s → schema "t"'
  * ```
  */

@@ -157,6 +157,7 @@ export interface ProgressOptions {
  *
  * @example
  * ```ts
+ * import { makeStyle } from "./style.ts";
  * const write = (text: string) => void Deno.stderr.writeSync(new TextEncoder().encode(text));
  * const progress = new Progress({ live: false, style: makeStyle(false), write });
  * progress.event({ kind: "step-start", job: "j", step: "copy" }); // "12:00:00 j  copy"

@@ -6,6 +6,9 @@
  * @example
  * ```ts
  * import { formatTableReport, Recorder } from "./report.ts";
+ * import { runJobConfig } from "../lib/run.ts";
+ * import type { JobConfig } from "../lib/config.ts";
+ * declare const jobs: JobConfig[];
  * const recorder = new Recorder(jobs);
  * const report = await runJobConfig(jobs[0], { onEvent: (e) => recorder.event(e) });
  * recorder.succeeded(report);
@@ -122,6 +125,9 @@ interface JobRecord extends Omit<JobResult, "tables"> {
  *
  * @example
  * ```ts
+ * import { runJobConfig } from "../lib/run.ts";
+ * import type { JobConfig } from "../lib/config.ts";
+ * declare const jobs: JobConfig[];
  * const recorder = new Recorder(jobs);
  * try {
  *   recorder.succeeded(await runJobConfig(jobs[0], { onEvent: (e) => recorder.event(e) }));
@@ -255,6 +261,7 @@ function mbPerSecond(bytes: number, seconds: number): string {
  *
  * @example
  * ```ts
+ * declare const result: JobResult;
  * formatTableReport(result);
  * // table      rows    MB     s  MB/s
  * // orders      601  0.03   0.0     -
@@ -303,6 +310,7 @@ export function formatTableReport(job: JobResult): string {
  *
  * @example
  * ```ts
+ * declare const result: JobResult;
  * formatObjects({ ...result, objects: { TABLE: 3, VIEW: 2 }, leftOut: [] });
  * // "  structure: 3 TABLE, 2 VIEW"
  * ```
@@ -333,6 +341,7 @@ function alignColumns(rows: string[][], align: readonly ("l" | "r")[]): string {
  *
  * @example
  * ```ts
+ * declare const results: JobResult[];
  * formatJobLines(results);
  * // jobs: 1 ok, 1 failed, 1 not run
  * //   demo:subset  ok       3 tables  813 rows  0.04 MB  0.8s  → shop_subset

@@ -308,6 +308,7 @@ function checkJob(c: Collector, name: string, value: unknown): JobConfig | undef
  *
  * @example
  * ```ts
+ * import { ConfigError } from "./errors.ts";
  * try { validateJobs({ a: { tables: {} } }); } catch (e) { (e as ConfigError).issues.length > 0; }
  * ```
  */
@@ -364,6 +365,8 @@ export function mergeSpecs(
  *
  * @example
  * ```ts
+ * import type { Jobs } from "./types.ts";
+ * declare const JOBS: Jobs;
  * matchingJobs(validateJobs(JOBS), "export:*").map((j) => j.name); // ["export:users"]
  * ```
  */
@@ -379,6 +382,8 @@ export function matchingJobs(jobs: readonly JobConfig[], pattern?: string): JobC
  *
  * @example
  * ```ts
+ * import type { Jobs } from "./types.ts";
+ * declare const JOBS: Jobs;
  * selectJobs(validateJobs(JOBS), "nothing:*"); // throws: no job matches "nothing:*"; the jobs are: …
  * ```
  */

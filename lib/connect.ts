@@ -142,6 +142,7 @@ export function connectionLost(error: unknown): boolean {
  *
  * @example
  * ```ts
+ * declare const conn: Conn;
  * const count = await inTransaction(conn, async (tx) => (await tx`SELECT 1 AS n`)[0].n);
  * ```
  */
@@ -173,6 +174,7 @@ export interface LockWait {
  *
  * @example
  * ```ts
+ * declare const conn: Conn;
  * await inLockedTransaction(conn, { lockTimeoutMs: 200, attempts: 3 }, (tx) => tx`DROP TABLE t`);
  * ```
  */

@@ -17,6 +17,8 @@
  * @example
  * ```ts
  * import { copyTable } from "./copy.ts";
+ * import type { Conn, Sql } from "./connect.ts";
+ * declare const pool: Sql, sourceConn: Conn, targetConn: Conn, sourcePid: number;
  * const result = await copyTable(sourceConn, targetConn, {
  *   copyOut: 'COPY (SELECT "id" FROM ONLY "public"."t") TO STDOUT',
  *   copyIn: 'COPY "shadow"."t" ("id") FROM STDIN',

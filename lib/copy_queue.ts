@@ -6,7 +6,10 @@
  *
  * @example
  * ```ts
- * import { CopyQueue } from "./copy_queue.ts";
+ * import { CopyQueue, type CopyTask } from "./copy_queue.ts";
+ * import type { CopyPiece, IndexBuild } from "./plan.ts";
+ * declare const pieces: CopyPiece[], builds: IndexBuild[];
+ * declare function run(task: CopyTask): Promise<void>;
  * const queue = new CopyQueue(pieces, builds, new Set(["orders"]));
  * for (let task = await queue.next(); task; task = await queue.next()) {
  *   await run(task);

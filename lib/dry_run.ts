@@ -5,6 +5,10 @@
  * @example
  * ```ts
  * import { describePlan } from "./dry_run.ts";
+ * import type { JobConfig } from "./config.ts";
+ * import type { SourcePlan } from "./plan.ts";
+ * import type { Archive } from "./structure.ts";
+ * declare const config: JobConfig, plan: SourcePlan, archive: Archive, warnings: string[];
  * describePlan(config, plan, archive.toc, warnings, 1.5).tables[0].copy; // 'COPY (SELECT …) TO STDOUT'
  * ```
  * @module
@@ -42,6 +46,10 @@ function runChecks(target: string, orphansPossible: boolean): string[] {
  *
  * @example
  * ```ts
+ * import type { JobConfig } from "./config.ts";
+ * import type { SourcePlan } from "./plan.ts";
+ * import type { Archive } from "./structure.ts";
+ * declare const config: JobConfig, plan: SourcePlan, archive: Archive, warnings: string[];
  * describePlan(config, plan, archive.toc, warnings, 1.5).structure[0]; // { type: "TABLE", name: "users" }
  * ```
  */

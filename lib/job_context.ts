@@ -6,6 +6,9 @@
  * @example
  * ```ts
  * import { JobContext } from "./job_context.ts";
+ * import { validateJobs } from "./config.ts";
+ * import type { Jobs } from "./types.ts";
+ * declare const JOBS: Jobs;
  * const [config] = validateJobs(JOBS);
  * const ctx = new JobContext(config, { onEvent: console.log });
  * const tables = await ctx.step("plan", async () => ["users"]);
@@ -28,7 +31,17 @@ export interface ContextOptions {
   onEvent?: EventHandler;
 }
 
-/** One job's shared context; see the module's documentation. */
+/**
+ * One job's shared context; see the module's documentation.
+ *
+ * @example
+ * ```ts
+ * import type { JobConfig } from "./config.ts";
+ * declare const config: JobConfig;
+ * const ctx = new JobContext(config);
+ * await ctx.step("snapshot", () => Promise.resolve());
+ * ```
+ */
 export class JobContext {
   readonly config: JobConfig;
   readonly signal?: AbortSignal;

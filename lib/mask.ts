@@ -271,6 +271,7 @@ function valueText(column: string, baseType: string): string {
  *
  * @example
  * ```ts
+ * const column: MaskColumn = { name: "note", type: "text", category: "S", baseType: "text", notNull: false };
  * maskSql({ mask: "null" }, column); // "NULL"
  * maskSql({ mask: "constant", value: "n/a" }, column); // `CASE WHEN "note" IS NULL THEN NULL ELSE 'n/a' END`
  * ```

@@ -221,6 +221,10 @@ export function personalDataIssues(
  *
  * @example
  * ```ts
+ * import type { SchemaCatalog } from "./catalog.ts";
+ * import type { JobConfig } from "./config.ts";
+ * import { planTables } from "./plan.ts";
+ * declare const job: JobConfig, catalog: SchemaCatalog;
  * for (const warning of guardPersonalData(job, planTables(job, catalog))) console.warn(warning);
  * ```
  */

@@ -6,7 +6,10 @@
  *
  * @example
  * ```ts
- * import { copyPieces, planTables } from "./plan.ts";
+ * import { copyPieces, planTables, SPLIT_ABOVE } from "./plan.ts";
+ * import type { SchemaCatalog } from "./catalog.ts";
+ * import type { JobConfig } from "./config.ts";
+ * declare const job: JobConfig, catalog: SchemaCatalog;
  * const tables = planTables(job, catalog);
  * tables[0].copyOut; // 'COPY (SELECT … FROM ONLY "public"."orders" …) TO STDOUT'
  * const pieces = copyPieces(tables, { workers: 2, splitAbove: SPLIT_ABOVE, tidRangeScan: true, schema: "shadow" });
@@ -17,14 +20,9 @@
 import type { JobConfig } from "./config.ts";
 import { mergeSpecs, pathKey } from "./config.ts";
 import { ConfigError } from "./errors.ts";
-import type {
-  ForeignKey,
-  Index,
-  SchemaCatalog,
-  SequenceValue,
-  Structure,
-  Table,
-} from "./catalog.ts";
+import type { SchemaCatalog, SequenceValue, Table } from "./catalog.ts";
+import type { ForeignKey, Structure } from "./source_objects.ts";
+import type { Index } from "./indexes.ts";
 import { isClear, isMask, maskColumnProblem, maskSql } from "./mask.ts";
 import type { ClientTools } from "./pg_tools.ts";
 import type { RoutineNotes } from "./schema_objects.ts";
@@ -236,6 +234,7 @@ export interface PieceOptions {
  *
  * @example
  * ```ts
+ * declare const plans: TablePlan[];
  * copyPieces(plans, { workers: 4, splitAbove: SPLIT_ABOVE, tidRangeScan: true, schema: "shadow" })
  *   .map((p) => `${p.plan.table.name} ${p.part}/${p.parts}`); // ["orders 1/3", "orders 2/3", …]
  * ```
@@ -295,6 +294,8 @@ export function copyPieces(plans: readonly TablePlan[], options: PieceOptions): 
  *
  * @example
  * ```ts
+ * import type { ForeignKey } from "./source_objects.ts";
+ * declare const ordersCustomerFk: ForeignKey, plans: TablePlan[];
  * mayOrphan(ordersCustomerFk, plans); // false when neither table has a where or a select on the key
  * ```
  */
@@ -330,6 +331,8 @@ export interface IndexBuild {
  *
  * @example
  * ```ts
+ * import type { Index } from "./indexes.ts";
+ * declare const indexes: Index[];
  * indexBuilds(indexes, "shadow")[0].create;
  * // 'CREATE UNIQUE INDEX "orders_pkey" ON "shadow"."orders" USING btree (id)'
  * ```
@@ -356,6 +359,8 @@ export function indexBuilds(indexes: readonly Index[], schema: string): IndexBui
  *
  * @example
  * ```ts
+ * import type { Index } from "./indexes.ts";
+ * declare const plans: TablePlan[], indexes: Index[];
  * analyzedInCopy(plans, [], indexes, indexBuilds(indexes, "shadow")); // Set { "orders", … }
  * ```
  */

@@ -78,7 +78,9 @@ export interface RunOptions {
   salt?: RunSalt;
 }
 
-/** The default number of tables copied at once. */
+/**
+ * The default number of tables copied at once.
+ */
 export function defaultParallelism(): number {
   return Math.max(2, Math.min(8, navigator.hardwareConcurrency ?? 2));
 }
@@ -86,6 +88,17 @@ export function defaultParallelism(): number {
 /**
  * Runs one job (validated first, like a jobs module's entry) and returns its report; throws a
  * `ConfigError` for an invalid job and a `JobError` naming the step that failed.
+ *
+ * @example
+ * ```ts
+ * const job = {
+ *   source: { database: "postgres://app@prod/app", schema: "public" },
+ *   target: { database: "postgres://dev@localhost/dev", schema: "staging" },
+ *   tables: { users: {} },
+ * };
+ * const report = await runJob(job, { name: "export:users", jobs: 4 });
+ * report.tables.map((t) => `${t.table}: ${t.rows}`);
+ * ```
  */
 export async function runJob(job: Job, options: RunOptions = {}): Promise<JobReport> {
   const [config] = validateJobs({ [options.name ?? "job"]: job });
@@ -139,10 +152,7 @@ interface Held {
   shadow?: string;
 }
 
-/**
- * Releases what a job holds. After a failure the connections are closed at once (any may be
- * dead or mid-COPY) and the shadow schema is dropped over a fresh one.
- */
+/** Releases what a job holds: see `asJob`. */
 async function release(ctx: JobContext, held: Held, failed: boolean): Promise<void> {
   if (!failed) await held.snapshot?.close();
   await closeClients(held.clients ?? {}, { failed });
@@ -151,25 +161,42 @@ async function release(ctx: JobContext, held: Held, failed: boolean): Promise<vo
 }
 
 /**
+ * Runs `body` as one job: its context, and what it holds released at the end however it ends
+ * (after a failure, the connections closed at once and the shadow schema dropped).
+ */
+async function asJob<T>(
+  config: JobConfig,
+  options: RunOptions,
+  body: (ctx: JobContext, held: Held) => Promise<T>,
+): Promise<T> {
+  const ctx = new JobContext(config, options);
+  const held: Held = {};
+  let failed = true;
+  try {
+    const result = await body(ctx, held);
+    failed = false;
+    return result;
+  } finally {
+    await release(ctx, held, failed);
+  }
+}
+
+/**
  * Plans one validated job (a dry run): see `planJob`.
  *
  * @example
  * ```ts
+ * import { validateJobs } from "./config.ts";
+ * import { loadJobsModule } from "./load.ts";
  * const [config] = validateJobs(await loadJobsModule("pg_xmat_jobs.ts"));
  * const plan = await planJobConfig(config);
  * plan.structure.map((o) => `${o.type} ${o.name}`); // ["TABLE users", "CONSTRAINT users_pkey"]
  * ```
  */
-export async function planJobConfig(
-  config: JobConfig,
-  options: RunOptions = {},
-): Promise<JobPlan> {
+export function planJobConfig(config: JobConfig, options: RunOptions = {}): Promise<JobPlan> {
   const started = performance.now();
-  const ctx = new JobContext(config, options);
   const { shadow } = shadowNames(config.target.schema);
-  const held: Held = {};
-  let failed = true;
-  try {
+  return asJob(config, options, async (ctx, held) => {
     const source = await ctx.step("connect", () => connectSource(ctx), "source only: dry run");
     held.clients = { source };
     const snapshot = held.snapshot = await ctx.step("snapshot", () => takeSnapshot(ctx, source));
@@ -182,26 +209,19 @@ export async function planJobConfig(
       () => dump(ctx, plan, snapshot.id),
       "listing objects",
     );
-    failed = false;
     return describePlan(config, plan, archive.toc, ctx.warnings, seconds(started));
-  } finally {
-    await release(ctx, held, failed);
-  }
+  });
 }
 
-/** Runs one validated job: see `runJob`. */
-export async function runJobConfig(
-  config: JobConfig,
-  options: RunOptions = {},
-): Promise<JobReport> {
+/**
+ * Runs one validated job: see `runJob`.
+ */
+export function runJobConfig(config: JobConfig, options: RunOptions = {}): Promise<JobReport> {
   const started = performance.now();
-  const ctx = new JobContext(config, options);
   const parallel = Math.max(1, options.jobs ?? defaultParallelism());
   const cascade = config.cascade || options.cascade === true;
   const names = shadowNames(config.target.schema);
-  const held: Held = {};
-  let failed = true;
-  try {
+  return asJob(config, options, async (ctx, held) => {
     const clients = held.clients = await ctx.step("connect", () => connect(ctx, parallel));
     const { source, target, lock } = clients;
     const snapshot = held.snapshot = await ctx.step(
@@ -226,18 +246,11 @@ export async function runJobConfig(
       const shadowState = await restorePreData(ctx, { plan, archive, names, targetState, lock });
       return { archive, shadowState };
     }, tables);
+    const { shadow } = names;
+    const splitAbove = options.splitAbove ?? SPLIT_ABOVE;
     const reports = await ctx.step(
       "copy",
-      () =>
-        copyData(ctx, {
-          source,
-          target,
-          snapshot,
-          plan,
-          shadow: names.shadow,
-          parallel,
-          splitAbove: options.splitAbove ?? SPLIT_ABOVE,
-        }),
+      () => copyData(ctx, { source, target, snapshot, plan, shadow, parallel, splitAbove }),
       `${tables}, ${parallel} at a time`,
     );
     await ctx.step(
@@ -253,10 +266,10 @@ export async function runJobConfig(
         lockTimeoutMs: options.lockTimeoutMs,
         attempts: options.lockAttempts,
       }));
-    failed = false;
+    const { name: job, target: { schema } } = config;
     return {
-      job: config.name,
-      target: config.target.schema,
+      job,
+      target: schema,
       tables: reports,
       warnings: ctx.warnings,
       objects: countKinds(
@@ -267,9 +280,7 @@ export async function runJobConfig(
       leftOut: plan.structure.leftOut,
       seconds: seconds(started),
     };
-  } finally {
-    await release(ctx, held, failed);
-  }
+  });
 }
 
 function seconds(since: number): number {

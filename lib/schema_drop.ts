@@ -10,6 +10,8 @@
  * @example
  * ```ts
  * import { dropSchemaInBatches } from "./schema_drop.ts";
+ * import type { Conn } from "./connect.ts";
+ * declare const conn: Conn;
  * await dropSchemaInBatches(conn, "_pgxmat_old_a1b2c3_staging", { budget: 1600 });
  * ```
  * @module

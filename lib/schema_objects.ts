@@ -1,6 +1,6 @@
 /**
  * Which objects of the source schema a job brings, and why the others stay behind. The catalog
- * walk (`readStructure` in `catalog.ts`) gives every object reachable from each root — a copied
+ * walk (`readStructure` in `source_objects.ts`) gives every object reachable from each root — a copied
  * table, a view or materialized view, or any other object of the schema — with the relations it
  * cannot be created without; this module decides, per the job's `objects` mode, which roots come
  * along (a view only when every relation it reads comes too), and names what is left out with a
@@ -9,7 +9,8 @@
  *
  * @example
  * ```ts
- * import { chooseObjects } from "./schema_objects.ts";
+ * import { chooseObjects, type ObjectGraph } from "./schema_objects.ts";
+ * declare const { nodes, tables, relations }: ObjectGraph;
  * const choice = chooseObjects({ schema: "shop", mode: "dependent", nodes, tables, relations });
  * choice.leftOut.map((o) => `${o.type} ${o.name}: ${o.reason}`);
  * ```

@@ -20,7 +20,9 @@
  * @module
  */
 
-import type { Extension, ForeignKey, Index, SequenceValue } from "./catalog.ts";
+import type { SequenceValue } from "./catalog.ts";
+import type { Extension, ForeignKey } from "./source_objects.ts";
+import type { Index } from "./indexes.ts";
 import { qualify, quoteIdent, quoteLiteral } from "./sql.ts";
 
 /** Every shadow schema's name starts with this, so leftovers are recognisable. */
@@ -177,7 +179,7 @@ export interface TargetNames {
  * @example
  * ```ts
  * const target = { schemas: new Set(["public"]), extensions: new Map([["citext", "public"]]) };
- * jobDance({ shadow: "sh", aside: "a" }, "public", [{ name: "citext", schema: "public" }], target)
+ * jobDance({ shadow: "sh", old: "o", aside: "a" }, "public", [{ name: "citext", schema: "public" }], target)
  *   .aside; // "a"
  * ```
  */

@@ -6,6 +6,8 @@
  * @example
  * ```ts
  * import { exportSnapshot, importSnapshot } from "./snapshot.ts";
+ * import type { Sql } from "./connect.ts";
+ * declare const source: Sql;
  * const snapshot = await exportSnapshot(source);
  * const worker = await source.reserve();
  * await importSnapshot(worker, snapshot.id, { rowSecurity: false });

@@ -8,6 +8,12 @@
  * @example
  * ```ts
  * import { dumpStructure, runScript, sectionBatches, transactions } from "./structure.ts";
+ * import type { ConnInfo } from "./conninfo.ts";
+ * import type { ClientTools } from "./pg_tools.ts";
+ * import type { Structure } from "./source_objects.ts";
+ * import { tocSelection } from "./toc.ts";
+ * declare const tools: ClientTools, source: ConnInfo, target: ConnInfo, structure: Structure;
+ * const dir = await Deno.makeTempDir();
  * const archive = await dumpStructure({ tools, source, schema: "public", snapshot: "00000003-1", dir, exclude: [] });
  * const batches = await sectionBatches(tools, archive, "pre-data", tocSelection(structure.objects), 1600);
  * await runScript(tools, target, transactions(batches.map((body) => ({ body }))));

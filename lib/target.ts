@@ -7,6 +7,8 @@
  * @example
  * ```ts
  * import { lockTarget, readTargetState } from "./target.ts";
+ * import type { Conn } from "./connect.ts";
+ * declare const conn: Conn;
  * if (await lockTarget(conn, "staging")) (await readTargetState(conn)).schemas.has("staging");
  * ```
  * @module

@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import type { Jobs } from "./lib/types.ts";
+ * import type { Jobs } from "./types.ts";
  * export const JOBS = {
  *   "export:users": {
  *     source: { database: "postgres://app@prod/app", schema: "public" },

@@ -7,6 +7,8 @@
  * @example
  * ```ts
  * import { datasetTables, createDataset } from "./bench_dataset.ts";
+ * import type postgres from "postgres";
+ * declare const sql: postgres.Sql;
  * const tables = datasetTables(4); // orders, customers, events_1, events_2
  * await createDataset(sql, { bytes: 1e9, tables: 4 });
  * ```
@@ -135,6 +137,8 @@ async function inParallel(sql: postgres.Sql, connections: number, statements: st
  *
  * @example
  * ```ts
+ * import type postgres from "postgres";
+ * declare const sql: postgres.Sql;
  * const dataset = await createDataset(sql, { bytes: 2 ** 30, tables: 4 });
  * dataset.tables[0].name; // "orders"
  * ```
@@ -200,6 +204,8 @@ export async function createDataset(sql: postgres.Sql, options: DatasetOptions):
  *
  * @example
  * ```ts
+ * import type postgres from "postgres";
+ * declare const sql: postgres.Sql;
  * const dataset = await createSmallTables(sql, { count: 1000, rows: 100 });
  * dataset.tables.length; // 1000
  * ```

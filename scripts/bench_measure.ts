@@ -7,6 +7,7 @@
  * @example
  * ```ts
  * import { measure } from "./bench_measure.ts";
+ * declare const dataDir: string;
  * const m = await measure(["psql", "-c", "SELECT 1"], { servers: [], timeoutMs: 60_000 });
  * m.seconds;
  * ```
@@ -80,6 +81,8 @@ async function postmaster(dataDir: string): Promise<number> {
  *
  * @example
  * ```ts
+ * import type { Cluster } from "./clusters.ts";
+ * declare const cluster: Cluster;
  * const before = await serverCpu(cluster.dataDir);
  * ```
  */
@@ -137,6 +140,7 @@ export function parseGnuTime(report: string): { peakRss: number; cpu: number } {
  *
  * @example
  * ```ts
+ * declare const dataDir: string;
  * const m = await measure(["psql", "-c", "SELECT 1"], { servers: [dataDir], timeoutMs: 60_000 });
  * m.peakRss;
  * ```

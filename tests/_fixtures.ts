@@ -1,10 +1,13 @@
 /**
  * Source schemas for the integration tests: every edge case DESIGN.md lists (enums, domains,
  * composite and extension types, identity and generated columns, partitions, sequences a
- * default uses without owning them, mixed-case and spaced names, awkward data).
+ * default uses without owning them, mixed-case and spaced names, awkward data); and catalogs
+ * built by hand for the pure planning tests.
  *
  * @module
  */
+
+import type { Column, Table } from "../lib/catalog.ts";
 
 /** The `acme` schema: structure and data. */
 export const ACME = String.raw`
@@ -199,3 +202,39 @@ INSERT INTO shop.notes VALUES (1, 'hello');
 REFRESH MATERIALIZED VIEW shop.status_counts;
 REFRESH MATERIALIZED VIEW shop.top_status;
 `;
+
+/** A column of a catalog built by hand (an integer unless `extra` says). */
+export function column(name: string, extra: Partial<Column> = {}): Column {
+  return {
+    name,
+    type: "integer",
+    typeOid: 23,
+    generated: false,
+    identity: "",
+    binarySafe: true,
+    category: "N",
+    baseType: "integer",
+    notNull: false,
+    ...extra,
+  };
+}
+/** A plain table of a catalog built by hand. */
+export function table(
+  oid: number,
+  name: string,
+  columns: Column[],
+  extra: Partial<Table> = {},
+): Table {
+  return {
+    oid,
+    name,
+    partitioned: false,
+    owner: "o",
+    rows: 10,
+    bytes: 100,
+    pages: 10,
+    rowSecurity: false,
+    columns,
+    ...extra,
+  };
+}

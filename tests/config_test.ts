@@ -1,6 +1,6 @@
 import { assertEquals, assertOk, assertStringIncludes, assertThrows } from "./_assert.ts";
-import { mergeSpecs, pathKey, validateJobs } from "../lib/config.ts";
-import { ConfigError } from "../lib/errors.ts";
+import { matchingJobs, mergeSpecs, pathKey, selectJobs, validateJobs } from "../lib/config.ts";
+import { ConfigError, UsageError } from "../lib/errors.ts";
 
 const URL_A = "postgres://u:secret@localhost:5432/a";
 const URL_B = "postgres://u@localhost:5433/b";
@@ -219,5 +219,30 @@ Deno.test("salt: an unset environment variable is named as such, and the value i
   assertStringIncludes(
     issues({ x: { ...endpoints, pii: "strict", tables: { t: {} } } })[0],
     'must be "warn" or "fail"',
+  );
+});
+
+Deno.test("each URL is parsed once, into the job's connections", () => {
+  const [job] = validateJobs({ a: { ...endpoints, tables: { users: {} } } });
+  assertEquals(job.connections.source.hosts, ["localhost"]);
+  assertEquals(job.connections.source.password, "secret");
+  assertEquals(job.connections.target.ports, [5433]);
+  assertEquals(job.connections.target.database, "b");
+});
+
+Deno.test("job selection: a pattern's jobs in file order, every job without one, none refused", () => {
+  const jobs = validateJobs({
+    "export:users": { ...endpoints, tables: { users: {} } },
+    "mat:users": { ...endpoints, tables: { users: {} } },
+    "export:orders": { ...endpoints, tables: { orders: {} } },
+  });
+  const names = (list: { name: string }[]) => list.map((j) => j.name);
+  assertEquals(names(matchingJobs(jobs, "export:*")), ["export:users", "export:orders"]);
+  assertEquals(names(matchingJobs(jobs)), ["export:users", "mat:users", "export:orders"]);
+  assertEquals(names(selectJobs(jobs, "*:users")), ["export:users", "mat:users"]);
+  const error = assertThrows(() => selectJobs(jobs, "nothing:*", "jobs.ts"), UsageError);
+  assertEquals(
+    error.message,
+    'no job matches "nothing:*"; the jobs in jobs.ts are:\n  export:users\n  mat:users\n  export:orders',
   );
 });

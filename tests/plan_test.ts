@@ -1,37 +1,10 @@
 import { assertEquals, assertStringIncludes, assertThrows } from "./_assert.ts";
 import { validateJobs } from "../lib/config.ts";
 import { ConfigError } from "../lib/errors.ts";
-import type { Column, SchemaCatalog, Table } from "../lib/catalog.ts";
-import { copyPieces, mayOrphan, planTables } from "../lib/plan.ts";
-
-function col(name: string, extra: Partial<Column> = {}): Column {
-  return {
-    name,
-    type: "integer",
-    typeOid: 23,
-    generated: false,
-    identity: "",
-    binarySafe: true,
-    category: "N",
-    baseType: "integer",
-    notNull: false,
-    ...extra,
-  };
-}
-function table(oid: number, name: string, columns: Column[], extra: Partial<Table> = {}): Table {
-  return {
-    oid,
-    name,
-    partitioned: false,
-    owner: "o",
-    rows: 10,
-    bytes: 100,
-    pages: 10,
-    rowSecurity: false,
-    columns,
-    ...extra,
-  };
-}
+import type { SchemaCatalog } from "../lib/catalog.ts";
+import type { Index } from "../lib/indexes.ts";
+import { column as col, table } from "./_fixtures.ts";
+import { analyzedInCopy, copyPieces, indexBuilds, mayOrphan, planTables } from "../lib/plan.ts";
 
 const CATALOG: SchemaCatalog = {
   schema: "app",
@@ -257,4 +230,53 @@ Deno.test("masks compile into the table's statement; one that does not fit fails
     'jobs["j"].tables.people.select.email: mask "null" on "email", which is NOT NULL: use mask "constant" or "redact"',
     'jobs["j"].tables.people.select.born: mask "date" by "x": no such column (columns: id, email, born)',
   ]);
+});
+
+Deno.test("each plan keeps its SELECT beside the COPY that wraps it", () => {
+  for (const plan of planTables(job({ "*": { where: { id: { gt: 0 } } } }), CATALOG)) {
+    assertStringIncludes(plan.select, 'WHERE "id" > 0');
+    assertStringIncludes(plan.copyOut, `COPY (${plan.select}) TO STDOUT`);
+  }
+});
+
+function index(name: string, tableName: string, extra: Partial<Index> = {}): Index {
+  const prefix = `CREATE INDEX ${name} ON app.${tableName} USING `;
+  return {
+    oid: name.length,
+    name,
+    table: tableName,
+    unique: false,
+    definition: `${prefix}btree (id)`,
+    prefix,
+    apart: true,
+    ...extra,
+  };
+}
+
+Deno.test("index builds: indexes apart only, with the entries they replace", () => {
+  const indexes = [
+    index("users_pkey", "users", {
+      oid: 50,
+      unique: true,
+      prefix: "CREATE UNIQUE INDEX users_pkey ON app.users USING ",
+      definition: "CREATE UNIQUE INDEX users_pkey ON app.users USING btree (id)",
+      constraint: { oid: 51, name: "users_pkey", type: "p", deferrable: false, deferred: false },
+    }),
+    index("users_email", "users", { apart: false }),
+    index("odd", "users", { definition: "CREATE INDEX odd ON other USING btree (id)" }),
+  ];
+  const builds = indexBuilds(indexes, "sh");
+  assertEquals(builds.map((b) => [b.index, b.entries]), [["users_pkey", ["1259:50", "2606:51"]]]);
+  assertEquals(
+    builds[0].create,
+    'CREATE UNIQUE INDEX "users_pkey" ON "sh"."users" USING btree (id)',
+  );
+});
+
+Deno.test("analyzedInCopy: plain tables whose every index is built apart, without extended statistics", () => {
+  const plans = planTables(job({ "*": {} }), CATALOG);
+  const indexes = [index("u_id", "users"), index("p_id", "plain"), index("oi", "Order Items")];
+  const builds = indexBuilds(indexes.slice(0, 2), "sh");
+  assertEquals([...analyzedInCopy(plans, [], indexes, builds)].sort(), ["plain", "users"]);
+  assertEquals([...analyzedInCopy(plans, ["users"], indexes, builds)], ["plain"]);
 });

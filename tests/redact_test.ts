@@ -1,5 +1,5 @@
 import { assertEquals } from "./_assert.ts";
-import { redact, redactUrl, rememberSecret } from "../lib/redact.ts";
+import { redact, redactEndpoint, redactUrl, rememberSecret } from "../lib/redact.ts";
 
 Deno.test("redactUrl hides the password only", () => {
   assertEquals(
@@ -17,4 +17,11 @@ Deno.test("redact removes keyword passwords and remembered secrets", () => {
   assertEquals(redact("host=h password=hunter2 user=u"), "host=h password=*** user=u");
   rememberSecret("Tr0ub4dor&3");
   assertEquals(redact("error near Tr0ub4dor&3 and Tr0ub4dor%263"), "error near *** and ***");
+});
+
+Deno.test("redactEndpoint: a job's endpoint as it may be shown", () => {
+  assertEquals(redactEndpoint({ url: "postgres://u:pw@h:5432/db", schema: "Acme" }), {
+    database: "postgres://u:***@h:5432/db",
+    schema: "Acme",
+  });
 });

@@ -1,11 +1,21 @@
 import { assertEquals, assertOk } from "./_assert.ts";
 import {
+  analyzeSql,
+  constraintUsingIndexSql,
+  createIndexSql,
+  dropSchemaSql,
+  foreignKeyNotValidSql,
+  jobDance,
   markShadowSql,
   newToken,
+  orphanCountSql,
   parseMarker,
   renameDance,
+  setvalSql,
   shadowName,
+  shadowNames,
   swapSql,
+  truncateSql,
 } from "../lib/shadow.ts";
 
 Deno.test("shadowName is recognisable and fits 63 bytes", () => {
@@ -124,4 +134,102 @@ Deno.test("swapSql renames a large old schema aside, marked for the next run to 
     ],
   );
   assertEquals(parseMarker(JSON.stringify(marker)), marker);
+});
+
+Deno.test("shadowNames: one token for the shadow and the aside name", () => {
+  const { shadow, aside } = shadowNames("staging");
+  const token = aside.slice("_pgxmat_aside_".length);
+  assertEquals(shadow, shadowName("staging", token));
+  assertOk(/^[0-9a-f]{8}$/.test(token));
+});
+
+Deno.test("jobDance: the target's own schema of the source's name set aside; extensions placed", () => {
+  const names = { shadow: "sh", old: "old", aside: "aside" };
+  const target = {
+    schemas: new Set(["acme", "ext"]),
+    extensions: new Map([["citext", "ext"], ["hstore", "acme"]]),
+  };
+  const extensions = [
+    { name: "citext", schema: "acme" },
+    { name: "hstore", schema: "acme" },
+    { name: "ltree", schema: "public" },
+  ];
+  assertEquals(jobDance(names, "acme", extensions, target), {
+    sourceSchema: "acme",
+    shadow: "sh",
+    aside: "aside",
+    create: undefined,
+    extensions: [
+      { name: "citext", sourceSchema: "acme", targetSchema: "ext" },
+      { name: "hstore", sourceSchema: "acme", targetSchema: "acme" },
+      { name: "ltree", sourceSchema: "public", targetSchema: undefined },
+    ],
+  });
+  const fresh = { schemas: new Set<string>(), extensions: new Map<string, string>() };
+  assertEquals(jobDance(names, "acme", [], fresh).aside, undefined);
+});
+
+Deno.test("statements on the shadow's tables quote every name", () => {
+  assertEquals(dropSchemaSql('a"b'), 'DROP SCHEMA IF EXISTS "a""b" CASCADE');
+  assertEquals(truncateSql("sh", "Order Items"), 'TRUNCATE ONLY "sh"."Order Items"');
+  assertEquals(analyzeSql("sh", "t"), 'ANALYZE "sh"."t"');
+  assertEquals(
+    setvalSql("sh", { name: "Seq'1", lastValue: "9007199254740993", isCalled: false }),
+    `SELECT pg_catalog.setval('"sh"."Seq''1"'::regclass, 9007199254740993, false)`,
+  );
+  assertEquals(
+    foreignKeyNotValidSql("sh", {
+      table: "orders",
+      name: "orders_customer_fkey",
+      definition: "FOREIGN KEY (customer_id) REFERENCES customers(id)",
+    }),
+    'ALTER TABLE "sh"."orders" ADD CONSTRAINT "orders_customer_fkey" ' +
+      "FOREIGN KEY (customer_id) REFERENCES customers(id) NOT VALID",
+  );
+});
+
+Deno.test("orphanCountSql: rows with every key column set and no parent", () => {
+  assertEquals(
+    orphanCountSql("sh", {
+      table: "lines",
+      columns: ["order_id", "Line"],
+      refTable: "orders",
+      refColumns: ["id", "line"],
+    }),
+    'SELECT count(*)::int8 AS n FROM "sh"."lines" c WHERE c."order_id" IS NOT NULL AND ' +
+      'c."Line" IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "sh"."orders" p WHERE ' +
+      'p."id" = c."order_id" AND p."line" = c."Line")',
+  );
+});
+
+Deno.test("an index built apart: pg-xmat's CREATE INDEX on the shadow, PostgreSQL's rest", () => {
+  const index = {
+    name: "Orders_pkey",
+    table: "Orders",
+    unique: true,
+    prefix: 'CREATE UNIQUE INDEX "Orders_pkey" ON acme."Orders" USING ',
+    definition: 'CREATE UNIQUE INDEX "Orders_pkey" ON acme."Orders" USING btree (id)',
+  };
+  assertEquals(
+    createIndexSql("sh", index),
+    'CREATE UNIQUE INDEX "Orders_pkey" ON "sh"."Orders" USING btree (id)',
+  );
+  assertEquals(
+    constraintUsingIndexSql("sh", "Orders", "Orders_pkey", {
+      name: "Orders_pkey",
+      type: "p",
+      deferrable: false,
+      deferred: false,
+    }),
+    'ALTER TABLE ONLY "sh"."Orders" ADD CONSTRAINT "Orders_pkey" PRIMARY KEY USING INDEX "Orders_pkey"',
+  );
+  assertEquals(
+    constraintUsingIndexSql("sh", "t", "t_u", {
+      name: "t_u",
+      type: "u",
+      deferrable: true,
+      deferred: true,
+    }),
+    'ALTER TABLE ONLY "sh"."t" ADD CONSTRAINT "t_u" UNIQUE USING INDEX "t_u" DEFERRABLE INITIALLY DEFERRED',
+  );
 });

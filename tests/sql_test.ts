@@ -8,7 +8,11 @@ import {
   qualify,
   quoteIdent,
   quoteLiteral,
+  rowSecuritySql,
+  searchPath,
   selectExpression,
+  selectSql,
+  setLocalSql,
   whereSql,
 } from "../lib/sql.ts";
 
@@ -133,4 +137,34 @@ Deno.test("copyOutSql: a range of pages is ANDed with the filter", () => {
   );
   assertEquals(pageRangeSql({ from: 5 }), "ctid >= '(5,0)'::tid");
   assertThrows(() => pageRangeSql({ from: -1 }), RangeError);
+});
+
+Deno.test("selectSql is the query copyOutSql wraps", () => {
+  const input = {
+    schema: "s",
+    table: "t",
+    partitioned: false,
+    columns: [{ name: "a", type: "integer" }, { name: "b", type: "text" }],
+    select: { b: "upper({column_name})" },
+    where: { a: { gt: 1 } },
+  };
+  assertEquals(
+    selectSql(input),
+    'SELECT "a", CAST((upper("b")) AS text) AS "b" FROM ONLY "s"."t" WHERE "a" > 1',
+  );
+  assertEquals(copyOutSql(input, "binary"), `COPY (${selectSql(input)}) TO STDOUT (FORMAT binary)`);
+});
+
+Deno.test("settings for the transaction: set_config, a search_path of exact names, row security", () => {
+  assertEquals(
+    setLocalSql({ search_path: "", jit: "off" }),
+    "SELECT set_config('search_path', '', true), set_config('jit', 'off', true)",
+  );
+  assertEquals(searchPath(["Acme", 'we"ird']), '"Acme", "we""ird"');
+  assertEquals(
+    setLocalSql({ search_path: searchPath(["O'Hara"]) }),
+    `SELECT set_config('search_path', '"O''Hara"', true)`,
+  );
+  assertEquals(rowSecuritySql(true), "SET LOCAL row_security = on");
+  assertEquals(rowSecuritySql(false), "SET LOCAL row_security = off");
 });

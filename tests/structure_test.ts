@@ -7,6 +7,7 @@
 import { assertEquals } from "./_assert.ts";
 import { tableText, withSource } from "./_servers.ts";
 import { runJob } from "../lib/run.ts";
+import { exactPattern, psqlError } from "../lib/structure.ts";
 
 Deno.test("row-level security stays switched on (and forced) with its policy", async () => {
   await withSource(
@@ -79,3 +80,15 @@ for (const schema of ["HRData", "hr data"]) {
     );
   });
 }
+
+Deno.test("the client tools' text: exact pg_dump patterns, psql's error", () => {
+  assertEquals(exactPattern("My.Schema"), '"My.Schema"');
+  assertEquals(exactPattern("acme", 'Order "Items"*'), '"acme"."Order ""Items""*"');
+  assertEquals(
+    psqlError(
+      'psql:<stdin>:1: NOTICE:  x\npsql:<stdin>:12: ERROR:  type "x" does not exist\nLINE 3: a x\n',
+    ),
+    'ERROR:  type "x" does not exist\nLINE 3: a x',
+  );
+  assertEquals(psqlError("psql: error: connection refused"), "psql: error: connection refused");
+});

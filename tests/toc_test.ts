@@ -1,5 +1,14 @@
 import { assertEquals } from "./_assert.ts";
-import { describeEntry, parseToc, selectToc, tocList } from "../lib/toc.ts";
+import {
+  describeEntry,
+  parseToc,
+  PG_CLASS,
+  PG_CONSTRAINT,
+  selectToc,
+  tocKey,
+  tocList,
+  tocSelection,
+} from "../lib/toc.ts";
 
 const LIST = `;
 ; Archive created at 2026-11-26 01:36:08 UTC
@@ -128,4 +137,13 @@ Deno.test("ROW SECURITY (catalog OID 0, its table's OID) goes with its table", (
     selectToc(toc, { objects: new Set(["1259:16385", "3256:16392"]) }).map((e) => e.id),
     [215, 3379, 3378],
   );
+});
+
+Deno.test("tocKey and tocSelection: the job's objects but those left out, with those present", () => {
+  assertEquals(tocKey(PG_CLASS, 5), "1259:5");
+  assertEquals(tocKey(PG_CONSTRAINT, 7), "2606:7");
+  const selection = tocSelection(["1259:5", "2606:7", "2606:8"], ["2606:7"], ["1259:9"]);
+  assertEquals([...selection.objects], ["1259:5", "2606:8"]);
+  assertEquals([...selection.present ?? []], ["1259:9"]);
+  assertEquals(tocSelection(new Set(["1259:5"])).present?.size, 0);
 });

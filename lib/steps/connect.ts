@@ -6,6 +6,8 @@
  * @example
  * ```ts
  * import { closeClients, connect } from "./connect.ts";
+ * import type { JobContext } from "../job_context.ts";
+ * declare const ctx: JobContext;
  * const clients = await connect(ctx, 4);
  * await closeClients(clients, { failed: false });
  * ```
@@ -29,6 +31,13 @@ export interface Clients {
  * Opens both sides (one connection per worker, one for the snapshot on the source or the lock on
  * the target, and a spare for control queries such as cancelling a worker's statement) and takes
  * the target lock. Whatever was opened is closed again when it fails.
+ *
+ * @example
+ * ```ts
+ * import type { JobContext } from "../job_context.ts";
+ * declare const ctx: JobContext;
+ * const { source, target, lock } = await connect(ctx, 4);
+ * ```
  */
 export async function connect(ctx: JobContext, parallel: number): Promise<Clients> {
   const { config } = ctx;
@@ -59,7 +68,17 @@ export async function connect(ctx: JobContext, parallel: number): Promise<Client
   }
 }
 
-/** The dry run's connection: the source alone. */
+/**
+ * The dry run's connection: the source alone.
+ *
+ * @example
+ * ```ts
+ * import type { JobContext } from "../job_context.ts";
+ * declare const ctx: JobContext;
+ * const source = await connectSource(ctx);
+ * await source.end();
+ * ```
+ */
 export async function connectSource(ctx: JobContext): Promise<Sql> {
   return await openClient("source", ctx.config.connections.source, { max: 1 });
 }
@@ -68,6 +87,14 @@ export async function connectSource(ctx: JobContext): Promise<Sql> {
  * Closes a run's connections. After a failure any of them may be dead or mid-COPY, and
  * postgres.js crashes the process on a query sent to a dead one: they are all closed at once,
  * and the servers roll back whatever was open.
+ *
+ * @example
+ * ```ts
+ * import type { JobContext } from "../job_context.ts";
+ * declare const ctx: JobContext;
+ * const source = await connectSource(ctx);
+ * await closeClients({ source }, { failed: true });
+ * ```
  */
 export async function closeClients(
   clients: Partial<Clients>,

@@ -7,7 +7,11 @@
  * @example
  * ```ts
  * import { copyData } from "./copy.ts";
- * const reports = await copyData(ctx, { source, target, snapshot, plan, shadow, parallel: 4, splitAbove: SPLIT_ABOVE });
+ * import { SPLIT_ABOVE } from "../plan.ts";
+ * import type { JobContext } from "../job_context.ts";
+ * declare const ctx: JobContext;
+ * declare const input: Omit<CopyInput, "parallel" | "splitAbove">;
+ * const reports = await copyData(ctx, { ...input, parallel: 4, splitAbove: SPLIT_ABOVE });
  * ```
  * @module
  */
@@ -58,7 +62,18 @@ interface Worker {
   cancelTarget: () => Promise<void>;
 }
 
-/** Copies every table into the shadow schema; returns one report per table, as they ended. */
+/**
+ * Copies every table into the shadow schema; returns one report per table, as they ended.
+ *
+ * @example
+ * ```ts
+ * import type { JobContext } from "../job_context.ts";
+ * declare const ctx: JobContext;
+ * declare const input: CopyInput;
+ * const reports = await copyData(ctx, input);
+ * reports.map((r) => `${r.table}: ${r.rows} rows`);
+ * ```
+ */
 export async function copyData(ctx: JobContext, input: CopyInput): Promise<TableReport[]> {
   const { plan } = input;
   const pieces = copyPieces(plan.tables, {

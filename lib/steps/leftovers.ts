@@ -6,6 +6,11 @@
  * @example
  * ```ts
  * import { clearLeftovers } from "./leftovers.ts";
+ * import type { Clients } from "./connect.ts";
+ * import type { TargetState } from "../target.ts";
+ * import type { JobContext } from "../job_context.ts";
+ * declare const ctx: JobContext;
+ * declare const clients: Clients, targetState: TargetState;
  * await clearLeftovers(ctx, clients.lock, { budget: targetState.lockBudget });
  * ```
  * @module

@@ -8,19 +8,21 @@
  * @example
  * ```ts
  * import { checkTarget, planSource } from "./plan.ts";
+ * import type { Clients } from "./connect.ts";
+ * import type { ShadowNames } from "../shadow.ts";
+ * import type { Snapshot } from "../snapshot.ts";
+ * import type { JobContext } from "../job_context.ts";
+ * declare const ctx: JobContext;
+ * declare const clients: Clients, snapshot: Snapshot, names: ShadowNames;
  * const plan = await planSource(ctx, snapshot.conn, names.shadow, "auto");
  * const targetState = await checkTarget(ctx, clients.lock, plan, false);
  * ```
  * @module
  */
 
-import {
-  type Extension,
-  readIndexes,
-  readSchema,
-  readSequenceValues,
-  readStructure,
-} from "../catalog.ts";
+import { readSchema, readSequenceValues } from "../catalog.ts";
+import { type Extension, readStructure } from "../source_objects.ts";
+import { readIndexes } from "../indexes.ts";
 import { type Conn, connectionLost } from "../connect.ts";
 import { DependentsError, JobError } from "../errors.ts";
 import type { JobContext } from "../job_context.ts";
@@ -50,6 +52,16 @@ import {
  * Reads what the job needs of the source, inside the snapshot's transaction (`conn`), and
  * plans it; index builds are planned on the `shadow` schema's tables. `salt` is the run's, for
  * masks of a job without its own.
+ *
+ * @example
+ * ```ts
+ * import type { JobContext } from "../job_context.ts";
+ * declare const ctx: JobContext;
+ * import type { Snapshot } from "../snapshot.ts";
+ * declare const snapshot: Snapshot;
+ * const plan = await planSource(ctx, snapshot.conn, "_pgxmat_shadow_1a2b3c4d_staging");
+ * plan.tables.map((t) => t.select); // ['SELECT "id", … FROM ONLY "public"."users"']
+ * ```
  */
 export async function planSource(
   ctx: JobContext,
@@ -182,6 +194,17 @@ async function probeQueries(ctx: JobContext, conn: Conn, tables: readonly TableP
  * extension the target lacks in a schema it lacks, default privileges in the target schema the
  * role cannot give again, objects elsewhere that depend on the target schema (unless `cascade`).
  * Returns the target's schemas and extensions.
+ *
+ * @example
+ * ```ts
+ * import type { JobContext } from "../job_context.ts";
+ * declare const ctx: JobContext;
+ * import type { Conn } from "../connect.ts";
+ * import type { SourcePlan } from "../plan.ts";
+ * declare const lock: Conn, plan: SourcePlan;
+ * const state = await checkTarget(ctx, lock, plan, ctx.config.cascade);
+ * state.schemas.has(ctx.config.target.schema);
+ * ```
  */
 export async function checkTarget(
   ctx: JobContext,

@@ -9,13 +9,16 @@
  *
  * @example
  * ```ts
- * import { postData } from "./post_data.ts";
- * await postData(ctx, { lock, plan, archive, names, targetState });
+ * import { postData, type PostDataInput } from "./post_data.ts";
+ * import type { JobContext } from "../job_context.ts";
+ * declare const ctx: JobContext;
+ * declare const input: PostDataInput;
+ * await postData(ctx, input);
  * ```
  * @module
  */
 
-import type { ForeignKey } from "../catalog.ts";
+import type { ForeignKey } from "../source_objects.ts";
 import { type Conn, inTransaction } from "../connect.ts";
 import { JobError } from "../errors.ts";
 import type { JobContext } from "../job_context.ts";
@@ -53,7 +56,18 @@ export interface PostDataInput {
   lock: Conn;
 }
 
-/** Finishes the shadow schema's structure after its data; see the module's documentation. */
+/**
+ * Finishes the shadow schema's structure after its data; see the module's documentation.
+ *
+ * @example
+ * ```ts
+ * import type { JobContext } from "../job_context.ts";
+ * declare const ctx: JobContext;
+ * declare const input: PostDataInput;
+ * await postData(ctx, input);
+ * ctx.warnings; // foreign keys created NOT VALID, with their orphans counted
+ * ```
+ */
 export async function postData(ctx: JobContext, input: PostDataInput): Promise<void> {
   const { config } = ctx;
   const { plan, names } = input;

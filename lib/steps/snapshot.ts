@@ -6,6 +6,10 @@
  * @example
  * ```ts
  * import { takeSnapshot } from "./snapshot.ts";
+ * import type { Clients } from "./connect.ts";
+ * import type { JobContext } from "../job_context.ts";
+ * declare const ctx: JobContext;
+ * declare const clients: Clients;
  * const snapshot = await takeSnapshot(ctx, clients.source, clients.lock);
  * ```
  * @module
@@ -17,7 +21,19 @@ import type { JobContext } from "../job_context.ts";
 import { exportSnapshot, type Snapshot } from "../snapshot.ts";
 import { sameDatabase } from "../target.ts";
 
-/** Exports the snapshot; with `lock`, checks that the job would not replace its own source. */
+/**
+ * Exports the snapshot; with `lock`, checks that the job would not replace its own source.
+ *
+ * @example
+ * ```ts
+ * import type { JobContext } from "../job_context.ts";
+ * declare const ctx: JobContext;
+ * import type { Sql } from "../connect.ts";
+ * declare const source: Sql;
+ * const snapshot = await takeSnapshot(ctx, source); // a dry run: no target to compare
+ * await snapshot.close();
+ * ```
+ */
 export async function takeSnapshot(ctx: JobContext, source: Sql, lock?: Conn): Promise<Snapshot> {
   const { config } = ctx;
   const snapshot = await exportSnapshot(source);

@@ -7,8 +7,17 @@
  * @example
  * ```ts
  * import { dump, removeArchive, restorePreData } from "./structure.ts";
+ * import type { Conn } from "../connect.ts";
+ * import type { SourcePlan } from "../plan.ts";
+ * import type { ShadowNames } from "../shadow.ts";
+ * import type { Snapshot } from "../snapshot.ts";
+ * import type { TargetState } from "../target.ts";
+ * import type { JobContext } from "../job_context.ts";
+ * declare const ctx: JobContext;
+ * declare const plan: SourcePlan, snapshot: Snapshot, names: ShadowNames;
+ * declare const lock: Conn, targetState: TargetState;
  * const archive = await dump(ctx, plan, snapshot.id);
- * const targetState = await restorePreData(ctx, { lock, plan, archive, names, targetState });
+ * const shadowState = await restorePreData(ctx, { lock, plan, archive, names, targetState });
  * await removeArchive(archive);
  * ```
  * @module

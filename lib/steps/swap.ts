@@ -9,6 +9,11 @@
  * @example
  * ```ts
  * import { swap } from "./swap.ts";
+ * import type { Clients } from "./connect.ts";
+ * import type { ShadowNames } from "../shadow.ts";
+ * import type { JobContext } from "../job_context.ts";
+ * declare const ctx: JobContext;
+ * declare const clients: Clients, names: ShadowNames;
  * await swap(ctx, clients.lock, { names, target: "staging", cascade: false, budget: 1600 });
  * ```
  * @module
