@@ -114,20 +114,21 @@ export async function findDependents(conn: Conn, schema: string, shadow = ""): P
           WHEN 'pg_type'::regclass THEN (SELECT typnamespace FROM pg_type WHERE oid = d.objid)
           WHEN 'pg_proc'::regclass THEN (SELECT pronamespace FROM pg_proc WHERE oid = d.objid)
           WHEN 'pg_constraint'::regclass THEN (SELECT connamespace FROM pg_constraint WHERE oid = d.objid)
-          WHEN 'pg_attrdef'::regclass THEN (SELECT c.relnamespace FROM pg_attrdef a
-                                              JOIN pg_class c ON c.oid = a.adrelid WHERE a.oid = d.objid)
-          WHEN 'pg_rewrite'::regclass THEN (SELECT c.relnamespace FROM pg_rewrite r
-                                              JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = d.objid)
-          WHEN 'pg_trigger'::regclass THEN (SELECT c.relnamespace FROM pg_trigger t
-                                              JOIN pg_class c ON c.oid = t.tgrelid WHERE t.oid = d.objid)
-          WHEN 'pg_policy'::regclass THEN (SELECT c.relnamespace FROM pg_policy p
-                                             JOIN pg_class c ON c.oid = p.polrelid WHERE p.oid = d.objid)
           WHEN 'pg_amproc'::regclass THEN (SELECT f.opfnamespace FROM pg_amproc p
                                              JOIN pg_opfamily f ON f.oid = p.amprocfamily WHERE p.oid = d.objid)
           WHEN 'pg_amop'::regclass THEN (SELECT f.opfnamespace FROM pg_amop p
                                            JOIN pg_opfamily f ON f.oid = p.amopfamily WHERE p.oid = d.objid)
-          ELSE (SELECT oid FROM pg_namespace
-                 WHERE quote_ident(nspname) = (pg_identify_object(d.classid, d.objid, 0)).schema)
+          -- What hangs on a table (a default, a rule, a trigger, a policy) is in its table's
+          -- schema; anything else where PostgreSQL names it.
+          ELSE COALESCE(
+            (SELECT relnamespace FROM pg_class WHERE oid = CASE d.classid
+               WHEN 'pg_attrdef'::regclass THEN (SELECT adrelid FROM pg_attrdef WHERE oid = d.objid)
+               WHEN 'pg_rewrite'::regclass THEN (SELECT ev_class FROM pg_rewrite WHERE oid = d.objid)
+               WHEN 'pg_trigger'::regclass THEN (SELECT tgrelid FROM pg_trigger WHERE oid = d.objid)
+               WHEN 'pg_policy'::regclass THEN (SELECT polrelid FROM pg_policy WHERE oid = d.objid)
+             END),
+            (SELECT oid FROM pg_namespace
+              WHERE quote_ident(nspname) = (pg_identify_object(d.classid, d.objid, 0)).schema))
         END AS nsp
         FROM deps d
     )
