@@ -17,7 +17,8 @@
 
 import type { JobPlan, PlannedObject } from "../lib/types.ts";
 import type { ErrorInfo } from "./report.ts";
-import { formatBytes, formatCount, plural, shownName } from "./log.ts";
+import { formatBytes, plural, shownName } from "./log.ts";
+import { padWidth, textWidth } from "./style.ts";
 
 /** One job of a dry run in the `--json` document. */
 export interface PlanResult {
@@ -87,13 +88,14 @@ export function formatPlan(plan: JobPlan): string {
     "",
     `  tables, in copy order (the source's estimates for whole tables, before any where):`,
   ];
-  const nameWidth = Math.min(40, Math.max(...plan.tables.map((t) => shownName(t.table).length)));
+  const nameWidth = Math.min(
+    40,
+    Math.max(...plan.tables.map((t) => textWidth(shownName(t.table)))),
+  );
   for (const t of plan.tables) {
-    const estimate = t.estimatedRows < 0
-      ? "never analysed"
-      : `~${formatCount(t.estimatedRows)} rows`;
+    const estimate = t.estimatedRows < 0 ? "never analysed" : `~${plural(t.estimatedRows, "row")}`;
     out.push(
-      `    ${shownName(t.table).padEnd(nameWidth)}  ${estimate.padStart(16)}  ${
+      `    ${padWidth(shownName(t.table), nameWidth, "l")}  ${estimate.padStart(16)}  ${
         formatBytes(t.estimatedBytes).padStart(8)
       }`,
       `      ${t.copy}`,

@@ -95,7 +95,7 @@ export function formatEvent(event: RunEvent, at: Date = new Date()): string | un
     case "table-start":
       return undefined;
     case "table-end":
-      return `${head}  ${event.table}: ${formatCount(event.rows)} rows, ${
+      return `${head}  ${event.table}: ${plural(event.rows, "row")}, ${
         formatBytes(event.bytes)
       } in ${event.seconds.toFixed(1)}s`;
     case "warning":

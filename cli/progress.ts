@@ -27,15 +27,8 @@
 import type { CopyProgress } from "../lib/copy.ts";
 import type { RunEvent, TableEstimate } from "../lib/events.ts";
 import type { Step } from "../lib/errors.ts";
-import {
-  formatBytes,
-  formatCount,
-  formatDuration,
-  formatEvent,
-  linePrefix,
-  plural,
-} from "./log.ts";
-import { fit, type Style } from "./style.ts";
+import { formatBytes, formatDuration, formatEvent, linePrefix, plural } from "./log.ts";
+import { fit, padWidth, type Style, textWidth } from "./style.ts";
 
 /** Least time between two redraws of the live lines. */
 export const REDRAW_MS = 250;
@@ -100,13 +93,31 @@ export function tableStatus(table: ActiveTable, now: number): TableStatus {
  * ```
  */
 export function formatTableStatus(table: string, s: TableStatus): string {
-  const parts = [`${formatCount(s.rows)} rows`, formatBytes(s.bytes), `${formatBytes(s.rate)}/s`];
+  const parts = [plural(s.rows, "row"), formatBytes(s.bytes), `${formatBytes(s.rate)}/s`];
   if (s.fraction !== undefined) parts.push(`~${Math.floor(s.fraction * 100)}%`);
   if (s.eta !== undefined) parts.push(`ETA ${formatDuration(s.eta)}`);
   return `${table}: ${parts.join(", ")}`;
 }
 
 const BAR = 10;
+
+/** What a `work-start` event is about: `index "users_pkey" on users`, or `ANALYZE users`. */
+function workName(table: string, index?: string): string {
+  return index === undefined ? `ANALYZE ${table}` : `index "${index}" on ${table}`;
+}
+
+/**
+ * A line for an index build or `ANALYZE` running on a loaded table.
+ *
+ * @example
+ * ```ts
+ * formatWork('index "users_pkey" on users', 2.34); // 'building index "users_pkey" on users  2.3s'
+ * formatWork("ANALYZE users", 0.5); // "ANALYZE users  0.5s"
+ * ```
+ */
+export function formatWork(what: string, seconds: number): string {
+  return `${what.startsWith("index") ? "building " : ""}${what}  ${seconds.toFixed(1)}s`;
+}
 
 /**
  * A table's live line: name, bar, percent, rows, bytes, rate, ETA, in columns.
@@ -118,7 +129,7 @@ const BAR = 10;
  * ```
  */
 export function liveTableLine(table: string, nameWidth: number, s: TableStatus): string {
-  const name = table.length > nameWidth ? `${table.slice(0, nameWidth - 1)}…` : table;
+  const name = fit(table, nameWidth);
   let bar = " ".repeat(BAR);
   let percent = "    ";
   if (s.fraction !== undefined) {
@@ -129,8 +140,8 @@ export function liveTableLine(table: string, nameWidth: number, s: TableStatus):
     percent = `${Math.floor(s.fraction * 100)}%`.padStart(4);
   }
   const eta = s.eta === undefined ? "" : `  ETA ${formatDuration(s.eta)}`;
-  return `    ${name.padEnd(nameWidth)}  ${bar}  ${percent}  ${
-    `${formatCount(s.rows)} rows`.padStart(14)
+  return `    ${padWidth(name, nameWidth, "l")}  ${bar}  ${percent}  ${
+    plural(s.rows, "row").padStart(14)
   }  ${formatBytes(s.bytes).padStart(8)}  ${`${formatBytes(s.rate)}/s`.padStart(10)}${eta}`;
 }
 
@@ -173,6 +184,10 @@ export class Progress {
   #active = new Map<string, ActiveTable>();
   #planned = 0;
   #done = { tables: 0, rows: 0, bytes: 0 };
+  /** Index builds and `ANALYZE`s running on loaded tables, by what they are. */
+  #works = new Map<string, number>();
+  /** When the last table's rows were in: the copy's rate stops there. */
+  #copied?: number;
   /** Live lines on screen now. */
   #drawn = 0;
   #lastDraw = -Infinity;
@@ -250,8 +265,17 @@ export class Progress {
         this.#done.tables++;
         this.#done.rows += e.rows;
         this.#done.bytes += e.bytes;
+        if (this.#done.tables === this.#planned) this.#copied = now;
         if (this.#o.live) this.#redraw(now);
         else this.#output(`${formatEvent(e, this.#clock())}\n`, false);
+        return;
+      case "work-start":
+        this.#works.set(workName(e.table, e.index), now);
+        if (this.#o.live) this.#redraw(now);
+        return;
+      case "work-end":
+        this.#works.delete(workName(e.table, e.index));
+        if (this.#o.live) this.#redraw(now);
         return;
       case "warning":
         this.line(style.yellow(formatEvent(e, this.#clock())!));
@@ -272,12 +296,15 @@ export class Progress {
     const now = this.#now();
     if (this.#o.live) {
       this.#redraw(now);
-    } else if (this.#active.size > 0 && now - this.#lastPlain >= PLAIN_EVERY_MS) {
+    } else if (
+      this.#active.size + this.#works.size > 0 && now - this.#lastPlain >= PLAIN_EVERY_MS
+    ) {
       this.#lastPlain = now;
       const head = linePrefix(this.#job, this.#clock());
-      const lines = [...this.#active.values()].map((t) =>
-        `${head}  ${formatTableStatus(t.table, tableStatus(t, now))}\n`
-      );
+      const lines = [
+        ...[...this.#active.values()].map((t) => formatTableStatus(t.table, tableStatus(t, now))),
+        ...[...this.#works].map(([what, started]) => formatWork(what, (now - started) / 1000)),
+      ].map((l) => `${head}  ${l}\n`);
       this.#output(lines.join(""), false);
     }
   }
@@ -288,6 +315,8 @@ export class Progress {
     this.#active.clear();
     this.#planned = 0;
     this.#done = { tables: 0, rows: 0, bytes: 0 };
+    this.#works.clear();
+    this.#copied = undefined;
   }
 
   /** Redraws the live lines unless they were drawn less than `REDRAW_MS` ago. */
@@ -339,9 +368,20 @@ export class Progress {
     head += `  ${this.#done.tables}/${this.#planned || "?"} tables done · ${
       plural(rows, "row")
     } · ${formatBytes(bytes)}`;
-    if (seconds > 0) head += ` · ${formatBytes(bytes / seconds)}/s`;
+    // The rate of the rows' copy: it does not fall while the last indexes build.
+    const copying = ((this.#copied ?? now) - this.#step.started) / 1000;
+    if (copying > 0) head += ` · ${formatBytes(bytes / copying)}/s`;
+    if (this.#copied !== undefined && this.#works.size) {
+      head += ` · indexes and ANALYZE: ${this.#works.size} running`;
+    }
     head += `  ${style.dim(`${seconds.toFixed(1)}s`)}`;
-    const nameWidth = Math.min(NAME_WIDTH, Math.max(...tables.map((t) => t.table.length), 5));
-    return [head, ...status.map(({ t, s }) => liveTableLine(t.table, nameWidth, s))];
+    const nameWidth = Math.min(NAME_WIDTH, Math.max(...tables.map((t) => textWidth(t.table)), 5));
+    return [
+      head,
+      ...status.map(({ t, s }) => liveTableLine(t.table, nameWidth, s)),
+      ...[...this.#works].map(([what, started]) =>
+        `    ${formatWork(what, (now - started) / 1000)}`
+      ),
+    ];
   }
 }

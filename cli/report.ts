@@ -24,6 +24,7 @@ import type { RunEvent } from "../lib/events.ts";
 import { redactEndpoint } from "../lib/redact.ts";
 import type { Endpoint, JobReport, LeftOutObject } from "../lib/types.ts";
 import { formatCount, plural } from "./log.ts";
+import { fit, padWidth, textWidth } from "./style.ts";
 
 /** A failure, as the JSON report gives it. */
 export interface ErrorInfo {
@@ -324,16 +325,15 @@ export function formatObjects(job: JobResult): string {
   } of the source schema left out (see the warnings)`;
 }
 
-/** Lines of aligned columns (`r`: right-aligned); the first column is cut at 40 characters. */
+/** Lines of aligned columns (`r`: right-aligned); the first column is cut at 40 columns. */
 function alignColumns(rows: string[][], align: readonly ("l" | "r")[]): string {
-  const cut = rows.map((r) => [r[0].length > 40 ? `${r[0].slice(0, 39)}…` : r[0], ...r.slice(1)]);
-  const widths = align.map((_, i) => Math.max(...cut.map((r) => [...r[i]].length)));
+  // In terminal columns: a wide character (表) takes two.
+  const cut = rows.map((r) => [fit(r[0], 40), ...r.slice(1)]);
+  const widths = align.map((_, i) => Math.max(...cut.map((r) => textWidth(r[i]))));
   return cut.map((r) =>
-    `  ${
-      r.map((c, i) => (align[i] === "r" ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ")
-    }`
-      .trimEnd()
-  ).join("\n");
+    `  ${r.map((c, i) => padWidth(c, widths[i], align[i])).join("  ")}`.trimEnd()
+  )
+    .join("\n");
 }
 
 /**

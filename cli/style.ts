@@ -84,15 +84,64 @@ const TOKEN = /\x1b\[[0-9;?]*[A-Za-z]|[\s\S]/gu;
  */
 export function fit(text: string, width: number): string {
   const tokens = text.match(TOKEN) ?? [];
-  if (tokens.filter((t) => !t.startsWith("\x1b")).length <= width) return text;
+  if (textWidth(text) <= width) return text;
   let out = "";
   let shown = 0;
   for (const t of tokens) {
     if (t.startsWith("\x1b")) out += t;
-    else if (shown < width - 1) {
+    else if (shown + charWidth(t) <= width - 1) {
       out += t;
-      shown++;
-    }
+      shown += charWidth(t);
+    } else shown = width; // nothing after a character that did not fit
   }
   return `${out}…`;
+}
+
+/** East Asian wide and fullwidth characters, and emoji: two columns of a terminal each. */
+const WIDE =
+  /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{1f300}-\u{1f64f}\u{1f900}-\u{1f9ff}\u{20000}-\u{3fffd}]/u;
+/** Combining marks and zero-width characters: no column of their own. */
+const ZERO = /[\p{Mn}\p{Me}\u200b-\u200f]/u;
+
+/**
+ * The columns one character takes in a terminal.
+ *
+ * @example
+ * ```ts
+ * charWidth("a"); // 1
+ * charWidth("表"); // 2
+ * ```
+ */
+export function charWidth(char: string): number {
+  return ZERO.test(char) ? 0 : WIDE.test(char) ? 2 : 1;
+}
+
+/**
+ * The columns a text takes in a terminal (escape codes take none): what aligns tables, where
+ * `length` would count `表` as one column.
+ *
+ * @example
+ * ```ts
+ * textWidth("表 t"); // 4
+ * textWidth("\x1b[32mok\x1b[39m"); // 2
+ * ```
+ */
+export function textWidth(text: string): number {
+  let width = 0;
+  for (const t of text.match(TOKEN) ?? []) if (!t.startsWith("\x1b")) width += charWidth(t);
+  return width;
+}
+
+/**
+ * Pads a text to `width` columns, on the right (`l`, left-aligned) or on the left (`r`).
+ *
+ * @example
+ * ```ts
+ * padWidth("表", 4, "l"); // "表  "
+ * padWidth("12", 4, "r"); // "  12"
+ * ```
+ */
+export function padWidth(text: string, width: number, align: "l" | "r"): string {
+  const pad = " ".repeat(Math.max(0, width - textWidth(text)));
+  return align === "r" ? pad + text : text + pad;
 }

@@ -81,6 +81,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 function describe(value: unknown): string {
+  if (value === undefined) return "nothing (it is missing)";
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   if (value instanceof Date) return "a Date";
@@ -132,7 +133,10 @@ function checkEndpoint(c: Collector, path: string, value: unknown): CheckedEndpo
     }
   }
   if (typeof schema !== "string" || schema === "") {
-    c.add(`${path}.schema`, `required: a schema name, got ${describe(schema)}`);
+    c.add(
+      `${path}.schema`,
+      `required: a schema name${schema === undefined ? "" : `, got ${describe(schema)}`}`,
+    );
   }
   return { url: String(database ?? ""), schema: String(schema ?? ""), connection };
 }

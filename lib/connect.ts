@@ -15,7 +15,7 @@
 import { connect as connectSocket, type Socket } from "node:net";
 import postgres from "postgres";
 import { type ConnInfo, parseConnUrl, toPostgresJs } from "./conninfo.ts";
-import { ConnectError, hasSqlState, type Side } from "./errors.ts";
+import { ConnectError, ConnectionLost, hasSqlState, type Side } from "./errors.ts";
 import { rememberSecret } from "./redact.ts";
 
 export { ConnectError, connectionHint, type Side } from "./errors.ts";
@@ -57,9 +57,70 @@ function noDelaySockets(): (request: SocketRequest) => Socket {
 }
 
 /**
+ * Which of a pool's connections postgres.js has seen close, so that a reserved connection whose
+ * session ended is never sent another query. postgres.js keeps a reserved connection's handle
+ * working after its socket closed: the next query is queued for a socket that is gone and throws
+ * from inside a timer (`Cannot read properties of null (reading 'write')`), where nobody can catch
+ * it and the process dies; or, once the pool reconnected that connection for another caller, it
+ * goes to that caller's session. A handle learns its connection's id from a first query
+ * (postgres.js's `debug` hook names it) and counts the closes it was reserved across.
+ */
+class Liveness {
+  #closes = new Map<number, number>();
+  #probes = new Map<string, number>();
+  #next = 0;
+  readonly #side: Side;
+  readonly #address: string;
+
+  constructor(side: Side, address: string) {
+    this.#side = side;
+    this.#address = address;
+  }
+
+  /** postgres.js's `debug` option: which connection a query is built for. */
+  readonly debug = (id: number, query: string) => {
+    if (query.startsWith(PROBE)) this.#probes.set(query, id);
+  };
+
+  /** postgres.js's `onclose` option. */
+  readonly onclose = (id: number) => {
+    this.#closes.set(id, (this.#closes.get(id) ?? 0) + 1);
+  };
+
+  /** Wraps a pool's `reserve`: its connections throw `CONNECTION_CLOSED` once their socket closed. */
+  async reserve(reserve: () => Promise<Conn>): Promise<Conn> {
+    const conn = await reserve();
+    const probe = `${PROBE}${this.#next++}`;
+    await conn.unsafe(probe);
+    const id = this.#probes.get(probe)!;
+    this.#probes.delete(probe);
+    const closes = this.#closes.get(id) ?? 0;
+    const alive = () => (this.#closes.get(id) ?? 0) === closes;
+    const check = () => {
+      if (!alive()) throw new ConnectionLost(this.#side, this.#address);
+    };
+    return new Proxy(conn, {
+      apply: (target, self, args) => (check(), Reflect.apply(target, self, args)),
+      get: (target, key) => {
+        const value = Reflect.get(target, key);
+        if (typeof value !== "function") return value;
+        // Released when dead, postgres.js would hand the closed connection to the pool as open.
+        if (key === "release") return () => alive() && target.release();
+        return (...args: unknown[]) => (check(), Reflect.apply(value, target, args));
+      },
+    });
+  }
+}
+
+/** The first query on every reserved connection: it tells which connection it is. */
+const PROBE = "SELECT 1 AS pgxmat_reserved_";
+
+/**
  * Opens a client for one side (a URL, or the job config's parsed one) and checks it with a first
  * query, so that a wrong password or an unreachable server fails here with a clear message
  * rather than in the middle of a step.
+ * Its `reserve()` gives connections that fail with `CONNECTION_CLOSED` once their session ended,
+ * instead of crashing the process (see `Liveness`).
  */
 export async function openClient(
   side: Side,
@@ -80,6 +141,7 @@ export async function openClient(
   if (side === "source") settings.default_transaction_read_only = "on";
   // As pg_restore does: XML content that is no document loads whatever the database's setting.
   if (side === "target") settings.xmloption = "content";
+  const liveness = new Liveness(side, `${info.hosts[0]}:${info.ports[0]}`);
   // postgres.js takes one host per port (its types say a single host; it splits on commas).
   const sql = postgres({
     ...base,
@@ -95,7 +157,11 @@ export async function openClient(
     onnotice: () => {},
     connection: settings,
     socket: noDelaySockets(),
+    debug: liveness.debug,
+    onclose: liveness.onclose,
   } as postgres.Options<Record<string, postgres.PostgresType>>);
+  const reserve = sql.reserve.bind(sql);
+  Object.defineProperty(sql, "reserve", { value: () => liveness.reserve(reserve) });
   try {
     await sql`SELECT 1`;
     // Every connection is opened now. postgres.js fetches type OIDs on each new connection
@@ -165,6 +231,8 @@ export interface LockWait {
   /** Attempts before the lock timeout's error is thrown (default 6). */
   attempts?: number;
   signal?: AbortSignal;
+  /** Called after each attempt that timed out and is tried again (to say what it waits for). */
+  onTimeout?: (attempt: number) => Promise<void>;
 }
 
 /**
@@ -194,6 +262,7 @@ export async function inLockedTransaction<T>(
       });
     } catch (error) {
       if (!hasSqlState(error, "55P03") || attempt >= attempts || wait.signal?.aborted) throw error;
+      await wait.onTimeout?.(attempt);
       await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 4000)));
     }
   }

@@ -157,7 +157,7 @@ function pump(readable: Readable, writable: Writable, progress: CopyProgress): P
       if (failed) return; // drained after a failure: nowhere to go
       parts.push(chunk);
       size += chunk.length;
-      progress.rows++;
+      progress.rows += rowsIn(chunk);
       progress.bytes += chunk.length;
       if (size >= BATCH_BYTES) flush();
     });
@@ -169,6 +169,29 @@ function pump(readable: Readable, writable: Writable, progress: CopyProgress): P
     });
     readable.once("error", fail);
   });
+}
+
+/** Binary COPY's signature, its flags and header extension length: the 19-byte header. */
+const BINARY_SIGNATURE = [0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00];
+const BINARY_HEADER = 19;
+
+/**
+ * The rows one chunk of `COPY … TO STDOUT` holds: one, but for binary COPY's header and trailer
+ * (the header arrives with the first row, the trailer `-1` alone, both alone for no rows), which
+ * made the live count overshoot. A text row cannot look like either: it ends at its first `\n`.
+ *
+ * @example
+ * ```ts
+ * rowsIn(new TextEncoder().encode("1\tann\n")); // 1
+ * rowsIn(new Uint8Array([0xff, 0xff])); // 0
+ * ```
+ */
+export function rowsIn(chunk: Uint8Array): number {
+  const trailer = (at: number) =>
+    chunk.length === at + 2 && chunk[at] === 0xff && chunk[at + 1] === 0xff;
+  if (trailer(0)) return 0;
+  if (chunk.length < BINARY_HEADER || BINARY_SIGNATURE.some((b, i) => chunk[i] !== b)) return 1;
+  return chunk.length === BINARY_HEADER || trailer(BINARY_HEADER) ? 0 : 1;
 }
 
 function concat(parts: Uint8Array[], size: number): Uint8Array {

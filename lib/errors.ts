@@ -111,7 +111,9 @@ export function describeError(error: unknown): string {
   if (error instanceof XmatError) return error.message;
   if (!(error instanceof Error)) return redact(String(error));
   const e = error as Error & Partial<ServerErrorFields> & { errno?: string };
-  if (e.code === "CONNECTION_CLOSED" || e.code === "CONNECTION_DESTROYED") {
+  // EPIPE: Node's socket saw the server's end first ("This socket has been ended by the other
+  // party").
+  if (e.code === "CONNECTION_CLOSED" || e.code === "CONNECTION_DESTROYED" || e.code === "EPIPE") {
     // postgres.js drops the server's last words (e.g. "terminating connection due to
     // administrator command") when the socket closes right after them.
     const where = /(\S+:\d+)\s*$/.exec(e.message)?.[1];
@@ -183,6 +185,21 @@ export class CopyFailed extends Error {
   constructor(side: Side, cause: unknown) {
     super((cause as Error)?.message ?? String(cause), { cause });
     this.name = "CopyFailed";
+    this.side = side;
+  }
+}
+
+/**
+ * A reserved connection's session ended (terminated, or its server stopped) before a query was
+ * sent on it. Its `code` is postgres.js's, and its message ends with the address, as postgres.js's
+ * own `CONNECTION_CLOSED` errors do.
+ */
+export class ConnectionLost extends Error {
+  readonly side: Side;
+  readonly code = "CONNECTION_CLOSED";
+  constructor(side: Side, address: string) {
+    super(`the ${side}'s session of this connection ended: CONNECTION_CLOSED ${address}`);
+    this.name = "ConnectionLost";
     this.side = side;
   }
 }
@@ -268,7 +285,11 @@ export function jobError(place: Place, error: unknown, interrupted: boolean): Xm
   const side = (error as { side?: unknown })?.side;
   if (error instanceof Error && (side === "source" || side === "target")) at.side ??= side;
   const cause = error instanceof CopyFailed ? error.cause : error;
-  if (interrupted) return new JobError(at, "interrupted; the target was left as it was", { cause });
+  if (interrupted) {
+    // Whatever failed then failed because of the signal: no table or side is to blame.
+    const where = { job: at.job, step: at.step };
+    return new JobError(where, "interrupted; the target was left as it was", { cause });
+  }
   const hint = failureHint(cause);
   const text = describeError(cause);
   return new JobError(at, hint && !text.includes("HINT:") ? `${text}\nHINT: ${hint}` : text, {

@@ -1,6 +1,7 @@
 /**
  * What a run tells its observer as it goes: steps starting and ending, the planned tables with
- * the source's estimates, tables copying (with live counters) and copied, warnings. The CLI turns
+ * the source's estimates, tables copying (with live counters) and copied, index builds and
+ * `ANALYZE` of loaded tables, warnings. The CLI turns
  * these into log lines, live progress and its reports; a library user may ignore them.
  *
  * @example
@@ -66,6 +67,24 @@ export interface TableEnd extends Base {
   seconds: number;
 }
 
+/**
+ * Work on a loaded table while other tables copy (and after the last one): an index build, or
+ * its `ANALYZE`. `index` names the index of an index build.
+ */
+export interface TableWorkStart extends Base {
+  kind: "work-start";
+  table: string;
+  index?: string;
+}
+
+/** That work ended. */
+export interface TableWorkEnd extends Base {
+  kind: "work-end";
+  table: string;
+  index?: string;
+  seconds: number;
+}
+
 /** Something the user should know that does not fail the job. */
 export interface Warning extends Base {
   kind: "warning";
@@ -79,7 +98,16 @@ export interface Info extends Base {
 }
 
 /** Any event of a run. */
-export type RunEvent = StepStart | StepEnd | Planned | TableStart | TableEnd | Warning | Info;
+export type RunEvent =
+  | StepStart
+  | StepEnd
+  | Planned
+  | TableStart
+  | TableEnd
+  | TableWorkStart
+  | TableWorkEnd
+  | Warning
+  | Info;
 
 /** Receives events; must not throw. */
 export type EventHandler = (event: RunEvent) => void;

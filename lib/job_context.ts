@@ -70,6 +70,11 @@ export class JobContext {
     this.emit({ kind: "warning", message });
   }
 
+  /** A fact worth a log line (what the job waits for, leftovers dropped). */
+  info(message: string): void {
+    this.emit({ kind: "info", message });
+  }
+
   /** Any error thrown at `place` of this job, as the `JobError` a user reads. */
   fail(place: Omit<Place, "job">, error: unknown): XmatError {
     return jobError({ job: this.config.name, ...place }, error, this.signal?.aborted === true);

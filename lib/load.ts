@@ -1,6 +1,7 @@
 /**
- * Imports a jobs module from disk and returns its `JOBS` (or default) export. The URL is built
- * from an absolute path, so a compiled binary loads the file the user means.
+ * Imports a jobs module from disk and returns its `JOBS` (or default) export, or reads a `.json`
+ * jobs file. The URL is built from an absolute path, so a compiled binary loads the file the user
+ * means.
  *
  * @example
  * ```ts
@@ -10,7 +11,7 @@
  * @module
  */
 
-import { resolve } from "node:path";
+import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError } from "./errors.ts";
 import { redact } from "./redact.ts";
@@ -19,7 +20,8 @@ import { redact } from "./redact.ts";
 export const DEFAULT_JOBS_FILE = "pg_xmat_jobs.ts";
 
 /**
- * Imports `file` (relative to `cwd`) and returns its `JOBS` export, or its default export.
+ * Imports `file` (relative to `cwd`) and returns its `JOBS` export, or its default export; a
+ * `.json` file is read as the jobs map itself (no environment variables there: URLs in full).
  * A missing file, a syntax error or a throw while loading becomes a `ConfigError` naming the
  * file (and the line, for a syntax error).
  */
@@ -37,6 +39,14 @@ export async function loadJobsModule(file: string, cwd: string = Deno.cwd()): Pr
       );
     }
     throw fail((e as Error).message);
+  }
+  if (extname(path).toLowerCase() === ".json") {
+    // Deno would want an import attribute; a JSON file is the jobs map itself.
+    try {
+      return JSON.parse(await Deno.readTextFile(path));
+    } catch (e) {
+      throw fail(`not valid JSON: ${(e as Error).message}`);
+    }
   }
   let mod: Record<string, unknown>;
   try {

@@ -41,7 +41,7 @@ import { type Clients, closeClients, connect, connectSource } from "./steps/conn
 import { copyData } from "./steps/copy.ts";
 import { clearLeftovers } from "./steps/leftovers.ts";
 import { checkTarget, planSource } from "./steps/plan.ts";
-import { postData } from "./steps/post_data.ts";
+import { postData, postDataDetail } from "./steps/post_data.ts";
 import { takeSnapshot } from "./steps/snapshot.ts";
 import { dump, removeArchive, restorePreData } from "./steps/structure.ts";
 import { discardShadow, swap } from "./steps/swap.ts";
@@ -256,6 +256,7 @@ export function runJobConfig(config: JobConfig, options: RunOptions = {}): Promi
     await ctx.step(
       "post-data",
       () => postData(ctx, { plan, archive, names, targetState: shadowState, lock }),
+      postDataDetail(plan, archive, config.source.schema),
     );
     await ctx.step("swap", () =>
       swap(ctx, lock, {

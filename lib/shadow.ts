@@ -259,7 +259,15 @@ export interface Swap {
   old?: { drop: true } | { drop: false; name: string; marker: ShadowMarker };
   /** Extensions living in the old target schema: moved into the new one, not dropped with it. */
   extensionsInTarget: readonly string[];
-  /** `GRANT` statements that carry the old schema's and its tables' privileges over. */
+  /**
+   * The old schema's owner, given the new one (the shadow belongs to the role running the job);
+   * `null` for a new target schema, which stays as `CREATE SCHEMA` by that role made it.
+   */
+  owner: string | null;
+  /**
+   * `GRANT` (and `REVOKE`, for what the old owner had given up) statements that carry the old
+   * schema's and its tables' privileges over.
+   */
   grants: readonly string[];
   /** The old schema's comment, kept on the new one. */
   comment: string | null;
@@ -270,8 +278,9 @@ export interface Swap {
  *
  * @example
  * ```ts
- * swapSql({ shadow: "sh", target: "t", old: { drop: true }, extensionsInTarget: [], grants: [], comment: null });
- * // ['DROP SCHEMA "t" CASCADE', 'ALTER SCHEMA "sh" RENAME TO "t"', 'COMMENT ON SCHEMA "t" IS NULL']
+ * swapSql({ shadow: "sh", target: "t", old: { drop: true }, owner: "app", extensionsInTarget: [], grants: [], comment: null });
+ * // ['DROP SCHEMA "t" CASCADE', 'ALTER SCHEMA "sh" RENAME TO "t"', 'ALTER SCHEMA "t" OWNER TO "app"',
+ * //  'COMMENT ON SCHEMA "t" IS NULL']
  * ```
  */
 export function swapSql(s: Swap): string[] {
@@ -287,6 +296,10 @@ export function swapSql(s: Swap): string[] {
     );
   }
   statements.push(`ALTER SCHEMA ${quoteIdent(s.shadow)} RENAME TO ${quoteIdent(s.target)}`);
+  // Before the grants: they are then recorded as given by the owner, as the old ones were.
+  if (s.owner !== null) {
+    statements.push(`ALTER SCHEMA ${quoteIdent(s.target)} OWNER TO ${quoteIdent(s.owner)}`);
+  }
   statements.push(
     `COMMENT ON SCHEMA ${quoteIdent(s.target)} IS ${
       s.comment === null ? "NULL" : quoteLiteral(s.comment)

@@ -18,8 +18,10 @@ import { type Conn, connectionLost } from "./connect.ts";
 import { readLockBudget } from "./lock_budget.ts";
 import { type DropOptions, dropSchemaInBatches } from "./schema_drop.ts";
 import { OLD_PREFIX, parseMarker, SHADOW_PREFIX } from "./shadow.ts";
+import { quoteIdent } from "./sql.ts";
 
 const LOCK_NAMESPACE = "pg-xmat";
+const NAME_NAMESPACE = "pg-xmat borrowed name";
 
 /**
  * Takes the session-level advisory lock of a target schema on a dedicated connection, so two
@@ -29,6 +31,116 @@ export async function lockTarget(conn: Conn, target: string): Promise<boolean> {
   const [row] = await conn`
     SELECT pg_try_advisory_lock(hashtext(${LOCK_NAMESPACE}), hashtext(${target})) AS locked`;
   return row.locked;
+}
+
+/** Another run holds the name: who, as `pg_stat_activity` shows it. */
+export interface NameHolder {
+  pid: number;
+  applicationName: string;
+  /** Seconds the holder has held it: since its session went idle after taking it. */
+  seconds: number;
+}
+
+/**
+ * Takes the session-level advisory lock of a schema name that building borrows on the target
+ * database (the rename dance gives the shadow the source schema's name for a moment), waiting
+ * while another run holds it: two runs renaming schemas to one name at once clash. `onWait` is
+ * called once, with the holder, when the lock is not free. Give it back with `unlockName`.
+ *
+ * @example
+ * ```ts
+ * await lockName(conn, "public", (h) => console.log(`waiting for pid ${h.pid}`));
+ * try { await build(); } finally { await unlockName(conn, "public"); }
+ * ```
+ */
+export async function lockName(
+  conn: Conn,
+  name: string,
+  onWait: (holder: NameHolder) => void = () => {},
+  signal?: AbortSignal,
+): Promise<void> {
+  for (let waited = false;; await new Promise((r) => setTimeout(r, 250))) {
+    signal?.throwIfAborted();
+    const [row] = await conn`
+      SELECT pg_try_advisory_lock(hashtext(${NAME_NAMESPACE}), hashtext(${name})) AS locked`;
+    if (row.locked) return;
+    if (waited) continue;
+    waited = true;
+    const [holder] = await conn`
+      SELECT l.pid, a.application_name,
+             extract(epoch FROM now() - a.state_change)::float8 AS seconds
+        FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+       WHERE l.locktype = 'advisory' AND l.granted
+         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+         AND l.classid = hashtext(${NAME_NAMESPACE})::oid AND l.objid = hashtext(${name})::oid`;
+    onWait({
+      pid: holder?.pid ?? 0,
+      applicationName: holder?.application_name ?? "",
+      seconds: Number(holder?.seconds ?? 0),
+    });
+  }
+}
+
+/** Gives back a name `lockName` took. */
+export async function unlockName(conn: Conn, name: string): Promise<void> {
+  await conn`SELECT pg_advisory_unlock(hashtext(${NAME_NAMESPACE}), hashtext(${name}))`;
+}
+
+/**
+ * Runs `fn` holding the lock on the schema name `name` (`lockName`), saying through `onWait`
+ * whom it waits for. After a failure the connection may be dead: the name is not given back on
+ * it, closing the connection gives it back.
+ *
+ * @example
+ * ```ts
+ * await withName(lock, "public", () => runScript(tools, target, sql), { onWait: console.log });
+ * ```
+ */
+export async function withName<T>(
+  conn: Conn,
+  name: string,
+  fn: () => Promise<T>,
+  options: { onWait?: (message: string) => void; signal?: AbortSignal } = {},
+): Promise<T> {
+  const onWait = (holder: NameHolder) => options.onWait?.(waitingForName(name, holder));
+  await lockName(conn, name, onWait, options.signal);
+  const result = await fn();
+  await unlockName(conn, name);
+  return result;
+}
+
+/**
+ * The message that says another run holds a schema name `lockName` waits for.
+ *
+ * @example
+ * ```ts
+ * waitingForName("src", { pid: 42, applicationName: "pg-xmat", seconds: 3.2 });
+ * // 'waiting for another pg-xmat run (pid 42, application_name "pg-xmat", 3.2s so far) …'
+ * ```
+ */
+export function waitingForName(name: string, holder: NameHolder): string {
+  return `waiting for another pg-xmat run (pid ${holder.pid}, application_name ` +
+    `"${holder.applicationName}", ${holder.seconds.toFixed(1)}s so far) that uses schema name ` +
+    `"${name}" on the target database while it builds`;
+}
+
+/**
+ * Why the current role cannot borrow `name` on the target: building renames the target's schema
+ * of the source schema's name aside for a moment (pg_dump's DDL names the source schema), which
+ * only its owner may do. `undefined` when there is no such schema or the role may rename it.
+ */
+export async function unborrowable(conn: Conn, name: string): Promise<string | undefined> {
+  const [row] = await conn`
+    SELECT pg_get_userbyid(nspowner) AS owner, pg_has_role(nspowner, 'USAGE') AS may_rename,
+           current_user AS role
+      FROM pg_namespace WHERE nspname = ${name}`;
+  if (!row || row.may_rename) return undefined;
+  const { owner, role } = row;
+  return `the target database has a schema "${name}", owned by role "${owner}": pg-xmat renames ` +
+    `it aside for a moment while it builds, because the source schema's DDL (as pg_dump writes ` +
+    `it) names "${name}", and role "${role}" may not rename it. Run the job as a role that owns ` +
+    `it or is a member of "${owner}" (GRANT ${quoteIdent(owner)} TO ${quoteIdent(role)}), or ` +
+    `rename that schema on the target`;
 }
 
 /**
@@ -207,4 +319,34 @@ export async function dropLeftovers(
     }
   }
   return result;
+}
+
+/**
+ * The other sessions holding locks on the schema `schema` or its relations, as a person would
+ * look them up: `pid 4242 (application_name "psql", in its transaction for 12.3s) holds
+ * AccessShareLock on "users"`.
+ */
+export async function lockHolders(conn: Conn, schema: string): Promise<string[]> {
+  const rows = await conn`
+    SELECT a.pid, a.application_name AS app,
+           extract(epoch FROM now() - COALESCE(a.xact_start, a.backend_start))::float8 AS seconds,
+           string_agg(DISTINCT l.mode || ' on ' ||
+                        COALESCE('"' || c.relname || '"', 'the schema'), ', ') AS locks
+      FROM pg_locks l
+      JOIN pg_stat_activity a ON a.pid = l.pid
+      LEFT JOIN pg_class c ON l.locktype = 'relation' AND c.oid = l.relation
+     WHERE l.granted AND l.pid <> pg_backend_pid()
+       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+       -- Tables, not their indexes: what a person would stop.
+       AND ((l.locktype = 'relation' AND c.relkind NOT IN ('i', 'I')
+             AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = ${schema}))
+            OR (l.locktype = 'object' AND l.classid = 'pg_namespace'::regclass
+                AND l.objid = (SELECT oid FROM pg_namespace WHERE nspname = ${schema})))
+     GROUP BY a.pid, a.application_name, a.xact_start, a.backend_start
+     ORDER BY a.pid`;
+  return rows.map((r) =>
+    `pid ${r.pid} (application_name "${r.app}", in its transaction for ${
+      Number(r.seconds).toFixed(1)
+    }s) holds ${r.locks}`
+  );
 }

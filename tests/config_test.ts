@@ -246,3 +246,14 @@ Deno.test("job selection: a pattern's jobs in file order, every job without one,
     'no job matches "nothing:*"; the jobs in jobs.ts are:\n  export:users\n  mat:users\n  export:orders',
   );
 });
+
+Deno.test("a missing schema is said to be missing", () => {
+  const found = issues({ a: { ...endpoints, source: { database: URL_A }, tables: { "*": {} } } });
+  // It said "got undefined undefined".
+  assertEquals(found.some((i) => i.includes("undefined")), false, found.join("\n"));
+  assertStringIncludes(found.join("\n"), 'jobs["a"].source.schema: required: a schema name');
+  const where = issues({
+    a: { ...endpoints, tables: { t: { where: { id: { in: undefined } } } } },
+  });
+  assertStringIncludes(where.join("\n"), "must be an array, got nothing (it is missing)");
+});

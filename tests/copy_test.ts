@@ -9,12 +9,13 @@ import { assertEquals, assertOk } from "./_assert.ts";
 import { ACME } from "./_fixtures.ts";
 import { describeSchema, exec, type Pair, tableText, withPair } from "./_servers.ts";
 import { openClient } from "../lib/connect.ts";
-import { copyTable } from "../lib/copy.ts";
+import { copyTable, rowsIn } from "../lib/copy.ts";
 import { readSchema } from "../lib/catalog.ts";
 import { validateJobs } from "../lib/config.ts";
 import { planTables } from "../lib/plan.ts";
 import { runJob } from "../lib/run.ts";
 import type { Job, TableSpec } from "../lib/types.ts";
+import type { RunEvent } from "../lib/events.ts";
 
 function job(pair: Pair, schema: string, tables: Record<string, TableSpec>): Job {
   return {
@@ -216,5 +217,101 @@ Deno.test("indexes built as tables load: the structure is the source's, what can
       SELECT count(*)::int AS n FROM pg_stat_user_tables
        WHERE schemaname = 'staging' AND last_analyze IS NOT NULL`;
     assertEquals(analyzed.n, 2);
+  });
+});
+
+Deno.test("the live row count ends at the rows copied, binary and text (header and trailer are no rows)", async () => {
+  await withPair("c-count", async (pair) => {
+    await exec(
+      pair.source,
+      `CREATE SCHEMA s;
+       CREATE TABLE s.many (id int PRIMARY KEY, v text);
+       INSERT INTO s.many SELECT i, 'v' || i FROM generate_series(1, 1000) i;
+       CREATE TABLE s.one (id int PRIMARY KEY); INSERT INTO s.one VALUES (1);
+       CREATE TABLE s.none (id int PRIMARY KEY);
+       CREATE TABLE s.no_columns (); INSERT INTO s.no_columns DEFAULT VALUES;`,
+    );
+    for (const format of ["binary", "text"] as const) {
+      const live = new Map<string, { rows: number }>();
+      const report = await runJob({
+        source: { database: pair.sourceUrl, schema: "s" },
+        target: { database: pair.targetUrl, schema: "staging" },
+        tables: { "*": {} },
+      }, {
+        name: "count",
+        format,
+        onEvent: (e) => e.kind === "table-start" && live.set(e.table, e.progress),
+      });
+      // Binary counted its trailer (and a header sent alone) as rows: 1,001 of 1,000.
+      const counted = Object.fromEntries([...live].map(([t, p]) => [t, p.rows]));
+      const copied = Object.fromEntries(report.tables.map((t) => [t.table, t.rows]));
+      assertEquals(counted, copied, format);
+      assertEquals(copied, { many: 1000, one: 1, none: 0, no_columns: 1 }, format);
+    }
+  });
+});
+
+Deno.test("rowsIn: binary COPY's header and trailer are no rows", () => {
+  const header = [
+    0x50,
+    0x47,
+    0x43,
+    0x4f,
+    0x50,
+    0x59,
+    0x0a,
+    0xff,
+    0x0d,
+    0x0a,
+    0x00,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+  ];
+  assertEquals(rowsIn(new Uint8Array([...header, 0, 1, 0, 0, 0, 4, 0, 0, 0, 1])), 1);
+  assertEquals(rowsIn(new Uint8Array([...header, 0xff, 0xff])), 0);
+  assertEquals(rowsIn(new Uint8Array([...header, 0, 0])), 1);
+  assertEquals(rowsIn(new Uint8Array(header)), 0);
+  assertEquals(rowsIn(new Uint8Array([0xff, 0xff])), 0);
+  assertEquals(rowsIn(new Uint8Array([0, 0])), 1);
+  assertEquals(rowsIn(new TextEncoder().encode("PGCOPY\n")), 1);
+});
+
+Deno.test("a run tells each index build and ANALYZE, and what post-data does", async () => {
+  await withPair("c-work", async (pair) => {
+    await exec(
+      pair.source,
+      `CREATE SCHEMA s;
+       CREATE TABLE s.parent (id int PRIMARY KEY, name text);
+       CREATE INDEX parent_name ON s.parent (name);
+       CREATE TABLE s.child (id int PRIMARY KEY, parent_id int REFERENCES s.parent);
+       INSERT INTO s.parent VALUES (1, 'a'); INSERT INTO s.child VALUES (1, 1);`,
+    );
+    const events: RunEvent[] = [];
+    await runJob({
+      source: { database: pair.sourceUrl, schema: "s" },
+      target: { database: pair.targetUrl, schema: "staging" },
+      tables: { "*": {} },
+    }, { name: "work", onEvent: (e) => events.push(e) });
+    const ended = events.flatMap((e) =>
+      e.kind === "work-end" ? [`${e.table}:${e.index ?? "ANALYZE"}`] : []
+    ).sort();
+    assertEquals(ended, [
+      "child:ANALYZE",
+      "child:child_pkey",
+      "parent:ANALYZE",
+      "parent:parent_name",
+      "parent:parent_pkey",
+    ]);
+    const postData = events.find((e) => e.kind === "step-start" && e.step === "post-data");
+    assertEquals(
+      postData?.kind === "step-start" && postData.detail,
+      "2 constraints, 1 foreign key",
+    );
   });
 });

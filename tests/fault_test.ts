@@ -26,6 +26,7 @@ import { type Cluster, startCluster, startStandby } from "../scripts/clusters.ts
 import { runJob } from "../lib/run.ts";
 import { JobError } from "../lib/errors.ts";
 import type { Job, TableSpec } from "../lib/types.ts";
+import type { RunEvent } from "../lib/events.ts";
 
 /** A table whose copy takes seconds: each row's `v` waits 5 ms on the source. */
 const SLOW = `
@@ -246,7 +247,7 @@ Deno.test("SIGINT during the copy stops it, removes the shadow, exits 130", asyn
       `export const JOBS = { "fault": ${JSON.stringify(job({ slow: SLOW_SPEC }))} };\n`,
     );
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL("../main.ts", import.meta.url).pathname],
+      args: ["run", "-A", new URL("../main.ts", import.meta.url).pathname, "--json"],
       cwd: dir,
       stdout: "piped",
       stderr: "piped",
@@ -262,6 +263,11 @@ Deno.test("SIGINT during the copy stops it, removes the shadow, exits 130", asyn
     const stderr = new TextDecoder().decode(out.stderr);
     assertEquals(out.code, 130, stderr);
     assertStringIncludes(stderr, "interrupted");
+    // The JSON report said the table "failed" on the "source": it was interrupted.
+    const [report] = JSON.parse(new TextDecoder().decode(out.stdout)).jobs;
+    assertEquals(report.tables.map((t: { status: string }) => t.status), ["interrupted"]);
+    assertEquals(report.error.side, undefined);
+    assertStringIncludes(report.error.message, "interrupted");
     assertOk(
       Date.now() - interrupted < 15_000,
       `the interrupted run took ${Date.now() - interrupted} ms to stop:\n${stderr}`,
@@ -289,11 +295,27 @@ Deno.test("a long reader on the target: the swap waits a bounded time, then fail
         }
         return worst;
       })();
+      const said: string[] = [];
       await assertRejects(
-        () => runJob(job({ users: {} }), { name: "swap", lockTimeoutMs: 200, lockAttempts: 3 }),
+        () =>
+          runJob(job({ users: {} }), {
+            name: "swap",
+            lockTimeoutMs: 200,
+            lockAttempts: 3,
+            onEvent: (e) => e.kind === "info" && said.push(e.message),
+          }),
         JobError,
         'step swap (target): could not lock target schema "staging" in 3 attempts',
       );
+      // It waited without a word: now each attempt says who holds the schema, and how long.
+      const [{ pid }] = await reader`SELECT pg_backend_pid() AS pid`;
+      const waits = said.filter((m) => m.startsWith('swap: waiting for target schema "staging"'));
+      assertEquals(waits.length, 2, said.join("\n"));
+      assertStringIncludes(
+        waits[0],
+        `pid ${pid} (application_name "postgres.js", in its transaction for `,
+      );
+      assertStringIncludes(waits[0], 'AccessShareLock on "users"');
       assertOk(Date.now() - started < 20_000);
       const worst = await readsDuringSwap;
       await other.end();
@@ -534,4 +556,79 @@ Deno.test("least privilege: non-superuser roles on both sides; row-level securit
     await adminTarget.unsafe(`DROP ROLE IF EXISTS "${writer}"`).catch(() => {});
     await Promise.all([adminSource.end(), adminTarget.end()]);
   }
+});
+
+/** Where in a job the sessions are ended: after the last table's rows are in, post-data, swap. */
+const LATE_POINTS = ["after the copy", "post-data", "swap"] as const;
+
+/**
+ * `onEvent` for a job that ends every pg-xmat session on one server at `point`, synchronously
+ * (psql waits for the sessions to exit), so the job sees them gone at its next query.
+ */
+function terminateAt(url: string, database: string, point: typeof LATE_POINTS[number]) {
+  let tables = 0, copied = 0, done = false;
+  return (e: RunEvent) => {
+    if (e.kind === "planned") tables = e.tables.length;
+    const reached = point === "after the copy"
+      ? e.kind === "table-end" && ++copied === tables
+      : e.kind === "step-start" && e.step === point;
+    if (!reached || done) return;
+    done = true;
+    const out = new Deno.Command(`${servers().bin}/psql`, {
+      args: [
+        url,
+        "-Atc",
+        `SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity
+          WHERE datname = '${database}' AND application_name = 'pg-xmat'`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).outputSync();
+    if (new TextDecoder().decode(out.stdout).trim() === "0") throw new Error("no session ended");
+  };
+}
+
+Deno.test("source sessions ended after the copy, at post-data or at the swap: the job still succeeds", async () => {
+  const pair = await freshPair("late-source");
+  try {
+    await exec(pair.source, ACME);
+    const tables = { users: {}, "Order Items": {}, oddities: {} };
+    for (const point of LATE_POINTS) {
+      // postgres.js crashed the process here (`Cannot read properties of null (reading
+      // 'write')`): a reserved connection's last COMMIT went to a socket that was gone.
+      const report = await runJob({
+        source: { database: pair.sourceUrl, schema: "acme" },
+        target: { database: pair.targetUrl, schema: "staging" },
+        tables,
+      }, { name: point, jobs: 2, onEvent: terminateAt(pair.sourceUrl, pair.name, point) });
+      assertEquals(report.tables.map((t) => t.rows).sort(), [4, 5, 6], point);
+      const [n] = await pair.target`SELECT count(*)::int AS n FROM staging.oddities`;
+      assertEquals(n.n, 4, point);
+    }
+  } finally {
+    await pair.close();
+  }
+});
+
+Deno.test("target sessions ended after the copy, at post-data or at the swap: one clear error, target as it was", async () => {
+  // One case: the target must be as it was after each of the three failures.
+  await faultCase("f-late-target", async ({ pair, job }) => {
+    for (const point of LATE_POINTS) {
+      const error = await assertRejects(
+        () =>
+          runJob(job({ users: {}, "Order Items": {} }), {
+            name: "late",
+            jobs: 2,
+            onEvent: terminateAt(pair.targetUrl, pair.name, point),
+          }),
+        JobError,
+      ) as JobError;
+      assertStringIncludes(error.message, 'job "late"', point);
+      assertStringIncludes(
+        error.message,
+        "closed unexpectedly: the session was terminated, or the server stopped or restarted",
+        point,
+      );
+    }
+  });
 });

@@ -65,14 +65,14 @@ Deno.test("tableStatus: percent and ETA from rows, from bytes when never analyse
 });
 
 /** A progress on a fake clock whose output is collected. */
-function harness(live: boolean, color = false) {
+function harness(live: boolean, color = false, columns = 60) {
   let now = 0;
   let out = "";
   const progress = new Progress({
     live,
     style: makeStyle(color),
     write: (text) => (out += text),
-    columns: () => 60,
+    columns: () => columns,
     now: () => now,
     clock: () => new Date(Date.UTC(2024, 0, 1, 12, 0, Math.floor(now / 1000))),
   });
@@ -202,4 +202,31 @@ Deno.test("log lines", () => {
     formatEvent({ kind: "planned", job: "j", tables: [] }, new Date(0)),
     undefined,
   );
+});
+
+Deno.test("live progress after the last table: index builds and ANALYZE as what they are, the rate kept", () => {
+  const h = harness(true, false, 120);
+  const progress = { rows: 0, bytes: 0 };
+  for (const e of copyOf(progress)) h.progress.event(e);
+  h.at(1000);
+  progress.rows = 1000;
+  progress.bytes = 1e6;
+  h.progress.event({ kind: "table-end", job, table: "orders", rows: 1000, bytes: 1e6, seconds: 1 });
+  h.progress.event({ kind: "work-start", job, table: "orders", index: "orders_pkey" });
+  h.progress.event({ kind: "work-start", job, table: "orders" });
+  h.at(4000);
+  h.progress.tick();
+  // It said `copy 1/1 tables done` for as long as the indexes built, the rate falling.
+  const live = screen(h.output(), 120).map(stripColours);
+  assertStringIncludes(live.at(-3)!, "1/1 tables done · 1,000 rows · 1.0 MB · 1.0 MB/s");
+  assertStringIncludes(live.at(-3)!, "indexes and ANALYZE: 2 running");
+  assertEquals(live.slice(-2), [
+    '    building index "orders_pkey" on orders  3.0s',
+    "    ANALYZE orders  3.0s",
+  ]);
+  h.progress.event({ kind: "work-end", job, table: "orders", index: "orders_pkey", seconds: 3 });
+  h.at(4500);
+  h.progress.tick();
+  const after = screen(h.output(), 120).map(stripColours);
+  assertEquals(after.at(-1), "    ANALYZE orders  3.5s");
 });

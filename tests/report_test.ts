@@ -15,6 +15,9 @@ import { validateJobs } from "../lib/config.ts";
 import { JobError, UsageError } from "../lib/errors.ts";
 import { loadJobsModule } from "../lib/load.ts";
 import type { JobPlan } from "../lib/types.ts";
+import { textWidth } from "../cli/style.ts";
+import { formatTableStatus, liveTableLine } from "../cli/progress.ts";
+import { formatEvent } from "../cli/log.ts";
 
 const JOBS = validateJobs({
   "demo:subset": {
@@ -310,4 +313,33 @@ Deno.test("init writes a starter and its types, never over a file; the starter v
     Deno.env.delete("TARGET_DB_URL");
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("the table of tables aligns wide characters (表 takes two columns) and cuts by columns", () => {
+  const r = new Recorder(JOBS.slice(1));
+  const tables = [
+    { table: "表", rows: 1, bytes: 1e6, seconds: 1 },
+    { table: "ascii", rows: 2, bytes: 1e6, seconds: 1 },
+    { table: "表".repeat(30), rows: 3, bytes: 1e6, seconds: 1 },
+  ];
+  r.succeeded({ job: "demo:all", target: "shop_all", tables, warnings: [], seconds: 3 });
+  const lines = formatTableReport(r.results()[0]).split("\n");
+  // Aligned by `length`, each 表 pushed its row's numbers one column to the right.
+  const ends = lines.map((l) => textWidth(l.slice(0, l.indexOf("1.00") + 4)));
+  assertEquals(new Set(ends.slice(1, 4)).size, 1, lines.join("\n"));
+  const cut = lines.map((l) => l.trim().split("  ")[0]).find((c) => c.endsWith("…"))!;
+  assertEquals([textWidth(cut), cut.startsWith("表表")], [39, true]); // 表 does not fit in 40
+});
+
+Deno.test("one row is 1 row", () => {
+  assertEquals(liveTableLine("t", 5, { rows: 1, bytes: 10, rate: 10 }).includes(" 1 row "), true);
+  assertEquals(formatTableStatus("t", { rows: 1, bytes: 10, rate: 10 }), "t: 1 row, 10 B, 10 B/s");
+  assertEquals(
+    formatEvent(
+      { kind: "table-end", job: "j", table: "t", rows: 1, bytes: 10, seconds: 1 },
+      new Date(0),
+    )
+      ?.endsWith("t: 1 row, 10 B in 1.0s"),
+    true,
+  );
 });

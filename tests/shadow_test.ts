@@ -91,6 +91,7 @@ Deno.test("swapSql moves extensions out, drops, renames, keeps comment and grant
       shadow: "sh",
       target: "t",
       old: { drop: true },
+      owner: "pg_database_owner",
       extensionsInTarget: ["citext"],
       grants: ['GRANT USAGE ON SCHEMA "t" TO app'],
       comment: "data",
@@ -99,6 +100,7 @@ Deno.test("swapSql moves extensions out, drops, renames, keeps comment and grant
       'ALTER EXTENSION "citext" SET SCHEMA "sh"',
       'DROP SCHEMA "t" CASCADE',
       'ALTER SCHEMA "sh" RENAME TO "t"',
+      'ALTER SCHEMA "t" OWNER TO "pg_database_owner"',
       `COMMENT ON SCHEMA "t" IS 'data'`,
       'GRANT USAGE ON SCHEMA "t" TO app',
     ],
@@ -107,6 +109,7 @@ Deno.test("swapSql moves extensions out, drops, renames, keeps comment and grant
     swapSql({
       shadow: "sh",
       target: "t",
+      owner: null,
       extensionsInTarget: [],
       grants: [],
       comment: null,

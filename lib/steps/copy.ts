@@ -16,7 +16,7 @@
  * @module
  */
 
-import type { Conn, Sql } from "../connect.ts";
+import { type Conn, connectionLost, type Sql } from "../connect.ts";
 import { type CopyProgress, copyTable } from "../copy.ts";
 import { CopyQueue, type CopyTask } from "../copy_queue.ts";
 import type { JobContext } from "../job_context.ts";
@@ -128,7 +128,12 @@ export async function copyData(ctx: JobContext, input: CopyInput): Promise<Table
         } else await buildOrAnalyze(ctx, task, w, input.shadow);
         queue.done(task);
       }
-      await source.unsafe("COMMIT");
+      try {
+        await source.unsafe("COMMIT");
+      } catch (error) {
+        // Read-only, and every row it read was copied: a session ended since loses nothing.
+        if (!connectionLost(error)) throw error;
+      }
       source.release();
       target.release();
     } catch (error) {
@@ -157,6 +162,9 @@ async function buildOrAnalyze(
   shadow: string,
 ): Promise<void> {
   const table = task.kind === "index" ? task.build.table : task.table;
+  const index = task.kind === "index" ? { index: task.build.index } : {};
+  const started = performance.now();
+  ctx.emit({ kind: "work-start", table, ...index });
   const onAbort = () => w.cancelTarget().catch(() => {});
   w.signal.addEventListener("abort", onAbort, { once: true });
   try {
@@ -168,6 +176,8 @@ async function buildOrAnalyze(
     } else {
       await w.target.unsafe(analyzeSql(shadow, table));
     }
+    const seconds = (performance.now() - started) / 1000;
+    ctx.emit({ kind: "work-end", table, ...index, seconds });
   } catch (error) {
     throw ctx.fail({ step: "post-data", table, side: "target" }, error);
   } finally {

@@ -46,7 +46,14 @@ import {
   foreignDefaultPrivileges,
   readTargetState,
   type TargetState,
+  unborrowable,
 } from "../target.ts";
+import {
+  largeObjectRefusal,
+  readLargeObjectColumns,
+  readTriggerColumns,
+  triggerLeaks,
+} from "../plan_checks.ts";
 
 /**
  * Reads what the job needs of the source, inside the snapshot's transaction (`conn`), and
@@ -91,6 +98,10 @@ export async function planSource(
   for (const warning of guardPersonalData(config, tables)) ctx.warn(warning);
   const key = masksKey(ctx, tables, salt);
   await probeQueries(ctx, conn, tables);
+  const largeObjects = await readLargeObjectColumns(conn, catalog.schema, tables);
+  if (largeObjects.length) throw new JobError(place, largeObjectRefusal(largeObjects));
+  const triggers = await readTriggerColumns(conn, tables);
+  for (const warning of triggerLeaks(triggers, tables)) ctx.warn(warning);
   const structure = await readStructure(
     conn,
     catalog,
@@ -227,6 +238,8 @@ export async function checkTarget(
         })`,
     );
   }
+  const borrowed = await unborrowable(lock, config.source.schema);
+  if (borrowed) throw new JobError(place, borrowed);
   if (!state.schemas.has(target)) return state;
   const { role, owners } = await foreignDefaultPrivileges(lock, target);
   if (owners.length) {

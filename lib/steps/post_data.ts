@@ -42,8 +42,8 @@ import {
   statementTransactions,
   transactions,
 } from "../structure.ts";
-import type { TargetState } from "../target.ts";
-import { PG_CONSTRAINT, tocKey, tocSelection } from "../toc.ts";
+import { type TargetState, withName } from "../target.ts";
+import { describeEntry, PG_CONSTRAINT, selectToc, tocKey, tocSelection } from "../toc.ts";
 
 /** What the post-data step needs. */
 export interface PostDataInput {
@@ -54,6 +54,46 @@ export interface PostDataInput {
   targetState: TargetState;
   /** The lock's session, where the orphans are counted. */
   lock: Conn;
+}
+
+/** What post-data entries are called in its step's line (others are not counted). */
+const POST_DATA_KINDS: Record<string, [string, string]> = {
+  "CONSTRAINT": ["constraint", "constraints"],
+  "FK CONSTRAINT": ["foreign key", "foreign keys"],
+  "CHECK CONSTRAINT": ["check constraint", "check constraints"],
+  "INDEX": ["index", "indexes"],
+  "TRIGGER": ["trigger", "triggers"],
+  "STATISTICS": ["extended statistics", "extended statistics"],
+  "POLICY": ["policy", "policies"],
+  "RULE": ["rule", "rules"],
+};
+
+/**
+ * What the post-data step does, for its line: `2 constraints, 3 foreign keys, 1 index, 1
+ * trigger, ANALYZE of 2 tables` (keys made from indexes the copy step built count as
+ * constraints).
+ *
+ * @example
+ * ```ts
+ * postDataDetail(plan, archive, "acme"); // "1 constraint, 1 foreign key, ANALYZE of 1 table"
+ * ```
+ */
+export function postDataDetail(plan: SourcePlan, archive: Archive, schema: string): string {
+  const counts = new Map<string, number>();
+  const count = (kind: string, n = 1) => counts.set(kind, (counts.get(kind) ?? 0) + n);
+  count("CONSTRAINT", plan.indexBuilds.filter((b) => b.constraint).length);
+  const built = plan.indexBuilds.flatMap((b) => b.entries);
+  const entries = selectToc(archive.toc, tocSelection(plan.structure.objects, [], built));
+  for (const e of entries.filter((e) => archive.postData.has(e.id))) {
+    count(describeEntry(e, schema, []).type);
+  }
+  const parts = Object.entries(POST_DATA_KINDS).flatMap(([kind, [one, many]]) => {
+    const n = counts.get(kind) ?? 0;
+    return n ? [`${n} ${n === 1 ? one : many}`] : [];
+  });
+  const analyze = plan.tables.filter((p) => !plan.analyzedInCopy.has(p.table.name)).length;
+  if (analyze) parts.push(`ANALYZE of ${analyze} table${analyze === 1 ? "" : "s"}`);
+  return parts.join(", ") || "sequences";
 }
 
 /**
@@ -124,17 +164,30 @@ export async function postData(ctx: JobContext, input: PostDataInput): Promise<v
     input.archive.toc.map((e) => tocKey(e.catalogOid, e.objectOid)),
     config.source.schema,
   );
-  // Each statement on a table locks it, its TOAST table and indexes: 4 is an upper bound.
-  await runScript(
-    plan.tools,
-    config.connections.target,
-    transactions([
-      ...statementTransactions(keys, budget, 4),
-      ...batches.map((body) => ({ before: prologue, body, after: epilogue })),
-      ...statementTransactions([...refresh, ...plan.routines.alter], budget, 4, prologue, epilogue),
-      ...statementTransactions(after, budget, 4, [searchPathSql]),
-    ]),
-    ctx.signal,
+  // Each statement on a table locks it, its TOAST table and indexes: 4 is an upper bound. The
+  // shadow carries the source schema's name for a moment: one run at a time borrows it.
+  await withName(
+    input.lock,
+    config.source.schema,
+    () =>
+      runScript(
+        plan.tools,
+        config.connections.target,
+        transactions([
+          ...statementTransactions(keys, budget, 4),
+          ...batches.map((body) => ({ before: prologue, body, after: epilogue })),
+          ...statementTransactions(
+            [...refresh, ...plan.routines.alter],
+            budget,
+            4,
+            prologue,
+            epilogue,
+          ),
+          ...statementTransactions(after, budget, 4, [searchPathSql]),
+        ]),
+        ctx.signal,
+      ),
+    { onWait: (message) => ctx.info(message), signal: ctx.signal },
   );
 }
 

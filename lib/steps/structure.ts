@@ -41,7 +41,7 @@ import {
   sectionBatches,
   transactions,
 } from "../structure.ts";
-import { readTargetState, type TargetState } from "../target.ts";
+import { readTargetState, type TargetState, withName } from "../target.ts";
 import { describeEntry, tocKey, tocSelection } from "../toc.ts";
 
 /**
@@ -133,14 +133,21 @@ export async function restorePreData(ctx: JobContext, input: PreDataInput): Prom
       ...created.map((e) => [e.name, names.shadow] as const),
     ]),
   };
-  await runScript(
-    plan.tools,
-    config.connections.target,
-    transactions(batches.map((body, i) => {
-      const { prologue, epilogue } = i === 0 ? dance(targetState, marker) : dance(later);
-      return { before: prologue, body, after: epilogue };
-    })),
-    ctx.signal,
+  // The shadow carries the source schema's name for a moment: one run at a time borrows it.
+  await withName(
+    input.lock,
+    config.source.schema,
+    () =>
+      runScript(
+        plan.tools,
+        config.connections.target,
+        transactions(batches.map((body, i) => {
+          const { prologue, epilogue } = i === 0 ? dance(targetState, marker) : dance(later);
+          return { before: prologue, body, after: epilogue };
+        })),
+        ctx.signal,
+      ),
+    { onWait: (message) => ctx.info(message), signal: ctx.signal },
   );
   return await readTargetState(input.lock);
 }

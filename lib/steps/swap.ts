@@ -31,7 +31,7 @@ import { DependentsError, describeError, hasSqlState, SwapError } from "../error
 import type { JobContext } from "../job_context.ts";
 import { dropSchemaInBatches, relationsToDrop } from "../schema_drop.ts";
 import { type ShadowMarker, type ShadowNames, swapSql } from "../shadow.ts";
-import { findDependents, lockTarget } from "../target.ts";
+import { findDependents, lockHolders, lockTarget, withName } from "../target.ts";
 import { readLockBudget } from "../lock_budget.ts";
 
 /**
@@ -41,7 +41,7 @@ import { readLockBudget } from "../lock_budget.ts";
 export async function swap(
   ctx: JobContext,
   lock: Conn,
-  options: Omit<SwapOptions, "signal" | "marker">,
+  options: Omit<SwapOptions, "signal" | "marker" | "onTimeout">,
 ): Promise<void> {
   const marker = {
     pgxmat: "old" as const,
@@ -49,11 +49,24 @@ export async function swap(
     job: ctx.config.name,
     started: new Date().toISOString(),
   };
-  const { dependents, renamed } = await swapShadow(lock, {
-    ...options,
-    marker,
-    signal: ctx.signal,
-  });
+  // After each lock attempt that timed out: who holds the target schema, and for how long.
+  const attempts = options.attempts ?? 6;
+  const onTimeout = async (attempt: number) => {
+    const holders = await lockHolders(lock, options.target);
+    ctx.info(
+      `swap: waiting for target schema "${options.target}" (attempt ${attempt} of ${attempts} ` +
+        `timed out after ${(options.lockTimeoutMs ?? 5000) / 1000}s): ${
+          holders.length ? holders.join("; ") : "held by a session that ended meanwhile"
+        }`,
+    );
+  };
+  // The shadow takes the target's name: one run at a time renames to it.
+  const { dependents, renamed } = await withName(
+    lock,
+    options.target,
+    () => swapShadow(lock, { ...options, marker, signal: ctx.signal, onTimeout }),
+    { onWait: (message) => ctx.info(message), signal: ctx.signal },
+  );
   for (const d of dependents) ctx.warn(`dropped with the old target schema (cascade): ${d}`);
   if (!renamed) return;
   try {
@@ -119,8 +132,8 @@ export interface Swapped {
 
 /**
  * Replaces the target schema with the shadow in one transaction. Extensions living in the old
- * schema move to the new one; the old schema's privileges, default privileges and comment, and
- * its tables' grants, are kept.
+ * schema move to the new one; the old schema's owner, privileges, default privileges and comment,
+ * and its tables' grants, are kept.
  */
 export async function swapShadow(conn: Conn, options: SwapOptions): Promise<Swapped> {
   const { names } = options;
@@ -130,7 +143,15 @@ export async function swapShadow(conn: Conn, options: SwapOptions): Promise<Swap
     return await inLockedTransaction(conn, options, async (tx) => {
       const [old] = await tx`
         SELECT n.oid, obj_description(n.oid, 'pg_namespace') AS comment,
-               COALESCE((SELECT jsonb_agg(format('GRANT %s ON SCHEMA %I TO %s%s', a.privilege_type,
+               pg_get_userbyid(n.nspowner) AS owner,
+               -- What the owner revoked from itself stays revoked (a NULL ACL is the default).
+               COALESCE((SELECT jsonb_agg(format('REVOKE %s ON SCHEMA %I FROM %I', p, n.nspname,
+                                                 pg_get_userbyid(n.nspowner)))
+                  FROM unnest(ARRAY['USAGE', 'CREATE']) p
+                 WHERE n.nspacl IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM aclexplode(n.nspacl) a
+                                    WHERE a.grantee = n.nspowner AND a.privilege_type = p)), '[]')
+               || COALESCE((SELECT jsonb_agg(format('GRANT %s ON SCHEMA %I TO %s%s', a.privilege_type,
                           n.nspname,
                           CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
                           CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END))
@@ -179,6 +200,7 @@ export async function swapShadow(conn: Conn, options: SwapOptions): Promise<Swap
             : drop
             ? { drop: true }
             : { drop: false, name: names.old, marker: options.marker },
+          owner: old?.owner ?? null,
           extensionsInTarget: old?.extensions ?? [],
           grants: old?.grants ?? [],
           comment: old?.comment ?? null,
