@@ -322,7 +322,15 @@ Deno.test("the table of tables aligns wide characters (表 takes two columns) an
     { table: "ascii", rows: 2, bytes: 1e6, seconds: 1 },
     { table: "表".repeat(30), rows: 3, bytes: 1e6, seconds: 1 },
   ];
-  r.succeeded({ job: "demo:all", target: "shop_all", tables, warnings: [], seconds: 3 });
+  r.succeeded({
+    job: "demo:all",
+    target: "shop_all",
+    tables,
+    warnings: [],
+    seconds: 3,
+    objects: {},
+    leftOut: [],
+  });
   const lines = formatTableReport(r.results()[0]).split("\n");
   // Aligned by `length`, each 表 pushed its row's numbers one column to the right.
   const ends = lines.map((l) => textWidth(l.slice(0, l.indexOf("1.00") + 4)));
