@@ -125,6 +125,7 @@ Deno.test("swapSql renames a large old schema aside, marked for the next run to 
       shadow: "sh",
       target: "t",
       old: { drop: false, name: "_pgxmat_old_x_t", marker },
+      owner: null,
       extensionsInTarget: [],
       grants: [],
       comment: null,
