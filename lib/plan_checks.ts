@@ -8,7 +8,10 @@
  * @example
  * ```ts
  * import { largeObjectRefusal, readLargeObjectColumns } from "./plan_checks.ts";
- * const found = await readLargeObjectColumns(snapshot.conn, "acme", plans);
+ * import type { Conn } from "./connect.ts";
+ * import type { TablePlan } from "./plan.ts";
+ * declare const conn: Conn, plans: TablePlan[];
+ * const found = await readLargeObjectColumns(conn, "acme", plans);
  * if (found.length) throw new Error(largeObjectRefusal(found));
  * ```
  * @module
@@ -175,6 +178,8 @@ function escape(text: string): string {
  *
  * @example
  * ```ts
+ * import type { TablePlan } from "./plan.ts";
+ * declare const plans: TablePlan[];
  * triggerLeaks([{ table: "users", trigger: "tsv", function: "tsvector_update_trigger", reads: ["email"], writes: ["search"] }], plans);
  * // ['table "users": trigger "tsv" (tsvector_update_trigger) keeps column "search" from "email", …']
  * ```

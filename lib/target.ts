@@ -49,6 +49,9 @@ export interface NameHolder {
  *
  * @example
  * ```ts
+ * import type { Conn } from "./connect.ts";
+ * declare const conn: Conn;
+ * declare function build(): Promise<void>;
  * await lockName(conn, "public", (h) => console.log(`waiting for pid ${h.pid}`));
  * try { await build(); } finally { await unlockName(conn, "public"); }
  * ```
@@ -93,7 +96,10 @@ export async function unlockName(conn: Conn, name: string): Promise<void> {
  *
  * @example
  * ```ts
- * await withName(lock, "public", () => runScript(tools, target, sql), { onWait: console.log });
+ * import type { Conn } from "./connect.ts";
+ * declare const lock: Conn;
+ * declare function build(): Promise<void>;
+ * await withName(lock, "public", build, { onWait: console.log });
  * ```
  */
 export async function withName<T>(

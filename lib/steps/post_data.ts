@@ -75,6 +75,9 @@ const POST_DATA_KINDS: Record<string, [string, string]> = {
  *
  * @example
  * ```ts
+ * import type { SourcePlan } from "../plan.ts";
+ * import type { Archive } from "../structure.ts";
+ * declare const plan: SourcePlan, archive: Archive;
  * postDataDetail(plan, archive, "acme"); // "1 constraint, 1 foreign key, ANALYZE of 1 table"
  * ```
  */
