@@ -97,7 +97,11 @@ export async function exec(sql: postgres.Sql, script: string): Promise<void> {
   await sql.unsafe(script).simple();
 }
 
-/** A table's rows as COPY text, in a stable order: what the tests compare byte for byte. */
+/**
+ * A table's rows as COPY text, in a stable order: what the tests compare byte for byte. Read by
+ * `psql` rather than by a postgres.js COPY stream, which can stall under load (postgres.js #499)
+ * and hang the test that compares.
+ */
 export async function tableText(
   sql: postgres.Sql,
   schema: string,
@@ -105,17 +109,31 @@ export async function tableText(
   orderBy = "1",
 ): Promise<string> {
   const ident = (s: string) => `"${s.replaceAll('"', '""')}"`;
-  const conn = await sql.reserve();
-  try {
-    const readable = await conn.unsafe(
-      `COPY (SELECT * FROM ${ident(schema)}.${ident(table)} ORDER BY ${orderBy}) TO STDOUT`,
-    ).readable();
-    const parts: Uint8Array[] = [];
-    for await (const chunk of readable) parts.push(chunk);
-    return new TextDecoder().decode(await new Blob(parts as BlobPart[]).bytes());
-  } finally {
-    conn.release();
-  }
+  const o = sql.options;
+  const out = await new Deno.Command(`${servers().bin}/psql`, {
+    args: [
+      "--no-psqlrc",
+      "--quiet",
+      "--set=ON_ERROR_STOP=1",
+      `--host=${o.host[0]}`,
+      `--port=${o.port[0]}`,
+      `--username=${o.user}`,
+      `--dbname=${o.database}`,
+      `--command=COPY (SELECT * FROM ${ident(schema)}.${
+        ident(table)
+      } ORDER BY ${orderBy}) TO STDOUT`,
+    ],
+    env: {
+      PGPASSWORD: typeof o.pass === "string" ? o.pass : "",
+      PGCLIENTENCODING: "UTF8",
+      PGCONNECT_TIMEOUT: "10",
+    },
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).output();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout);
 }
 
 /**
