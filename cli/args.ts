@@ -56,7 +56,8 @@ Options:
                         pg-xmat "*" -j 4
       --dry-run       validate, read the source (only) and print each job's plan: its tables
                       with their estimated size and COPY statement, the structure created on
-                      the target, the foreign keys left out. Writes nothing anywhere.
+                      the target, the foreign keys left out; for a job with subset: true, each
+                      table's role and how each key is followed. Writes nothing anywhere.
                         pg-xmat "export:*" --dry-run
       --list          list the jobs of the file, source → target (passwords hidden), marking
                       those the pattern matches; connects to nothing

@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { JobPlan, PlannedObject } from "../lib/types.ts";
+import type { JobPlan, PlannedKey, PlannedObject, PlannedTable } from "../lib/types.ts";
 import type { ErrorInfo } from "./report.ts";
 import { formatBytes, plural, shownName } from "./log.ts";
 import { padWidth, textWidth } from "./style.ts";
@@ -64,6 +64,46 @@ function wrapList(items: readonly string[], indent: number, width = 100): string
   return lines.join(`\n${" ".repeat(indent)}`);
 }
 
+/** A subset table's role in words: `owned (2 keys from a seed)`. */
+function describeRole(t: PlannedTable): string {
+  switch (t.role) {
+    case "seed":
+      return "seed: the rows its where selects";
+    case "owned":
+      return `owned: the rows that belong to kept rows (${
+        plural(t.distance ?? 0, "key")
+      } from a seed)`;
+    case "referenced":
+      return "referenced: only the rows kept rows reference";
+    default:
+      return "whole: every row";
+  }
+}
+
+/**
+ * How a subset treats a key, in words.
+ *
+ * @example
+ * ```ts
+ * describeKey({ name: "rental_customer_fkey", table: "rental", references: '"public"."customer"', down: true, up: true });
+ * // 'rental_customer_fkey: rental → "public"."customer", followed down (rows of rental belong to kept rows) and up'
+ * ```
+ */
+export function describeKey(k: PlannedKey): string {
+  const head = `${shownName(k.name)}: ${shownName(k.table)} → ${k.references}`;
+  if (k.option === "drop") {
+    return `${head}, not followed ("drop"): the key is left out of the target`;
+  }
+  if (k.option === "null") {
+    return `${head}, not followed ("null"): its columns are NULL where the referenced row is not kept`;
+  }
+  if (k.down) {
+    return `${head}, followed down (rows of ${shownName(k.table)} belong to kept rows) and up`;
+  }
+  if (k.up) return `${head}, followed up (the rows kept rows reference are kept)`;
+  return `${head}, nothing to follow (the referenced table is copied whole)`;
+}
+
 /**
  * The plan of one job as text.
  *
@@ -97,9 +137,13 @@ export function formatPlan(plan: JobPlan): string {
     out.push(
       `    ${padWidth(shownName(t.table), nameWidth, "l")}  ${estimate.padStart(16)}  ${
         formatBytes(t.estimatedBytes).padStart(8)
-      }`,
+      }${t.role ? `  ${describeRole(t)}` : ""}`,
       `      ${t.copy}`,
     );
+  }
+  if (plan.subset) {
+    out.push("", "  subset: the foreign keys among the tables, and how they are followed:");
+    for (const k of plan.subset) out.push(`    ${describeKey(k)}`);
   }
   const kinds = new Map<string, string[]>();
   for (const o of plan.structure) {

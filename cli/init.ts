@@ -84,6 +84,19 @@ export const JOBS = {
       // "*": { where: { tenant_id: 42 } },
     },
   },
+  // A consistent subset: the seed's rows, the rows that belong to them (tables referencing it),
+  // and every row those reference, so each foreign key is created VALID on the target.
+  // "dev:subset": {
+  //   source: { database: SOURCE, schema: "public" },
+  //   target: { database: TARGET, schema: "dev" },
+  //   subset: true,
+  //   tables: {
+  //     "*": {},
+  //     customers: { where: { id: [1, 2, 3] } }, // the seed
+  //     countries: { rows: "referenced" }, // only the countries kept rows name
+  //     orders: { keys: { orders_coupon_fkey: "null" } }, // do not follow a key: NULL it
+  //   },
+  // },
 } satisfies Jobs;
 `;
 }

@@ -22,7 +22,7 @@ import type { JobConfig } from "../lib/config.ts";
 import { describeError, JobError, type Step } from "../lib/errors.ts";
 import type { RunEvent } from "../lib/events.ts";
 import { redactEndpoint } from "../lib/redact.ts";
-import type { Endpoint, JobReport, LeftOutObject } from "../lib/types.ts";
+import type { Endpoint, JobReport, LeftOutObject, SubsetRole } from "../lib/types.ts";
 import { formatCount, plural } from "./log.ts";
 import { fit, padWidth, textWidth } from "./style.ts";
 
@@ -55,6 +55,8 @@ export interface TableResult {
   seconds: number;
   /** The failure's message when `failed`. */
   error: string | null;
+  /** With `subset`: what the table kept (`rows` counts the rows it kept). */
+  role?: SubsetRole;
 }
 
 /** A job's outcome: `ok` the target schema was replaced; `failed` it was left as it was. */
@@ -175,6 +177,7 @@ export class Recorder {
           bytes: 0,
           seconds: 0,
           error: null,
+          ...(t.role ? { role: t.role } : {}),
         }));
         return;
       case "table-start": {
@@ -283,7 +286,13 @@ export function formatTableReport(job: JobResult): string {
     note,
   ];
   const body = shown.map((t) =>
-    row(t.table, t.rows, t.bytes, t.seconds, t.status === "ok" ? "" : t.status)
+    row(
+      t.table,
+      t.rows,
+      t.bytes,
+      t.seconds,
+      [t.role, t.status === "ok" ? "" : t.status].filter(Boolean).join(" "),
+    )
   );
   if (rest.length) {
     body.push(row(

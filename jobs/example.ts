@@ -14,14 +14,17 @@ const SOURCE = Deno.env.get("SOURCE_DB_URL")!;
 const TARGET = Deno.env.get("TARGET_DB_URL")!;
 
 export const JOBS = {
-  // Only the active customers and their 2024 orders.
+  // Five customers and everything that belongs to them: a subset closed under the foreign
+  // keys, so every key is created VALID on the target.
   "demo:subset": {
     source: { database: SOURCE, schema: "shop" },
     target: { database: TARGET, schema: "shop_subset" },
+    subset: true,
     tables: {
-      customers: { where: { active: true } },
-      orders: { where: { placed_at: { gte: "2024-06-01", lt: "2024-10-01" } } },
-      products: {},
+      customers: { where: { id: { lte: 5 } } }, // the seed
+      orders: {}, // owned: the orders of those customers
+      "Order Items": {}, // owned: the items of those orders
+      products: { rows: "referenced" }, // only the products those items name
     },
   },
   // Everything, with personal data masked on the source. The salt (PGXMAT_SALT, else a random

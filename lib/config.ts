@@ -23,7 +23,7 @@ import { type ConnInfo, parseConnUrl } from "./conninfo.ts";
 import { matchJobs } from "./glob.ts";
 import { literalProblem, OPERATORS } from "./sql.ts";
 import { maskProblems, MASKS } from "./mask.ts";
-import type { Condition, Job, ObjectsMode, Select, TableSpec, Where } from "./types.ts";
+import type { Condition, Job, KeyOption, ObjectsMode, Select, TableSpec, Where } from "./types.ts";
 
 /** A job after validation: named, with its wildcard entry apart from the named tables. */
 export interface JobConfig {
@@ -44,6 +44,7 @@ export interface JobConfig {
   pii: "warn" | "fail";
   /** `objects` as given, or its default: `"all"` with `"*"`, `"dependent"` for named tables. */
   objects: ObjectsMode;
+  subset: boolean;
 }
 
 const JOB_KEYS = [
@@ -56,10 +57,13 @@ const JOB_KEYS = [
   "salt",
   "pii",
   "objects",
+  "subset",
 ];
 const OBJECTS_MODES: readonly ObjectsMode[] = ["tables", "dependent", "all"];
 const ENDPOINT_KEYS = ["database", "schema"];
-const TABLE_KEYS = ["where", "select"];
+const TABLE_KEYS = ["where", "select", "rows", "keys"];
+const ROWS = ["all", "referenced"];
+const KEY_OPTIONS = ["null", "drop"];
 
 /**
  * `jobs["a"].tables.users`: a path segment for a key, dotted when it is a plain identifier.
@@ -235,9 +239,25 @@ function checkTables(c: Collector, path: string, value: unknown): Map<string, Ta
     c.unknownKeys(at, spec, TABLE_KEYS);
     if (spec.where !== undefined) checkWhere(c, `${at}.where`, spec.where);
     if (spec.select !== undefined) checkSelect(c, `${at}.select`, spec.select);
+    if (spec.rows !== undefined && !ROWS.includes(spec.rows as string)) {
+      c.add(`${at}.rows`, `must be "all" or "referenced", got ${describe(spec.rows)}`);
+    }
+    if (spec.keys !== undefined) {
+      if (!isPlainObject(spec.keys)) {
+        c.add(`${at}.keys`, `must be an object { foreign_key: "null" | "drop" }`);
+      } else {
+        for (const [key, option] of Object.entries(spec.keys)) {
+          if (!KEY_OPTIONS.includes(option as string)) {
+            c.add(`${at}.keys${pathKey(key)}`, `must be "null" or "drop", got ${describe(option)}`);
+          }
+        }
+      }
+    }
     tables.set(table, {
       where: spec.where as Where | undefined,
       select: spec.select as Select | undefined,
+      ...(spec.rows === undefined ? {} : { rows: spec.rows as TableSpec["rows"] }),
+      ...(spec.keys === undefined ? {} : { keys: spec.keys as Record<string, KeyOption> }),
     });
   }
   return tables;
@@ -257,7 +277,8 @@ function checkJob(c: Collector, name: string, value: unknown): JobConfig | undef
     c.add(`${path}.target.schema`, `"${target.schema}" is a system schema: choose one of your own`);
   }
   const tables = checkTables(c, `${path}.tables`, value.tables);
-  for (const key of ["cascade", "rowSecurity"] as const) {
+  checkSubsetOptions(c, path, value.subset, tables);
+  for (const key of ["cascade", "rowSecurity", "subset"] as const) {
     if (value[key] !== undefined && typeof value[key] !== "boolean") {
       c.add(`${path}.${key}`, `must be true or false, got ${describe(value[key])}`);
     }
@@ -304,7 +325,34 @@ function checkJob(c: Collector, name: string, value: unknown): JobConfig | undef
     salt: typeof job.salt === "string" ? job.salt : undefined,
     pii: pii as JobConfig["pii"],
     objects: (value.objects as ObjectsMode | undefined) ?? (wildcard ? "all" : "dependent"),
+    subset: job.subset === true,
   };
+}
+
+/** `rows` and `keys` say how a subset treats a table: they mean nothing without one. */
+function checkSubsetOptions(
+  c: Collector,
+  path: string,
+  subset: unknown,
+  tables: Map<string, TableSpec>,
+): void {
+  for (const [table, spec] of tables) {
+    const at = `${path}.tables${pathKey(table)}`;
+    for (const key of ["rows", "keys"] as const) {
+      if (spec[key] === undefined) continue;
+      if (subset !== true) {
+        c.add(`${at}.${key}`, "applies to a subset only: set `subset: true` on the job");
+      } else if (table === "*") {
+        c.add(`${at}.${key}`, "applies to a named table, not to the wildcard");
+      }
+    }
+    if (spec.rows !== undefined && spec.where !== undefined) {
+      c.add(
+        `${at}.rows`,
+        "a table with a where of its own is a seed: leave out either rows or where",
+      );
+    }
+  }
 }
 
 /**
@@ -360,7 +408,13 @@ export function mergeSpecs(
     where = Object.keys(merged).length ? merged : undefined;
   }
   const select = { ...pick(wildcard?.select), ...named?.select };
-  return { where, select: Object.keys(select).length ? select : undefined };
+  return {
+    // A subset's `rows` decides which rows a table keeps: the wildcard's where does not.
+    where: named?.rows === undefined ? where : undefined,
+    select: Object.keys(select).length ? select : undefined,
+    ...(named?.rows === undefined ? {} : { rows: named.rows }),
+    ...(named?.keys === undefined ? {} : { keys: named.keys }),
+  };
 }
 
 /**

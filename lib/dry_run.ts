@@ -15,7 +15,7 @@
  */
 
 import type { JobConfig } from "./config.ts";
-import { leftOutWarning, type SourcePlan } from "./plan.ts";
+import { droppedWarning, leftOutWarning, type SourcePlan, tableRole } from "./plan.ts";
 import { leftOutWarnings } from "./schema_objects.ts";
 import { redactEndpoint } from "./redact.ts";
 import { qualify } from "./sql.ts";
@@ -61,9 +61,11 @@ export function describePlan(
   seconds: number,
 ): JobPlan {
   const tables = plan.catalog.tables.map((t) => t.name);
-  const leftOut = plan.structure.foreignKeys.filter((f) => !f.inJob);
+  const dropped = plan.structure.foreignKeys.filter((f) => plan.subset?.dropped.includes(f.oid));
+  const leftOut = plan.structure.foreignKeys.filter((f) => !f.inJob && !dropped.includes(f));
   const listed = new Set([
     ...leftOut.map(leftOutWarning),
+    ...dropped.map(droppedWarning),
     ...leftOutWarnings(plan.structure.leftOut),
   ]);
   return {
@@ -72,6 +74,7 @@ export function describePlan(
     target: redactEndpoint(job.target),
     tables: plan.tables.map((p) => ({
       table: p.table.name,
+      ...tableRole(plan.subset, p.table.name),
       estimatedRows: p.table.rows,
       estimatedBytes: p.table.bytes,
       copy: p.copyOut,
@@ -82,16 +85,25 @@ export function describePlan(
     extensions: plan.structure.extensions.map((e) => e.name),
     leftOut: plan.structure.leftOut,
     searchPathMoved: plan.routines.moved,
-    foreignKeysLeftOut: leftOut.map((fk) => ({
-      name: fk.name,
-      table: fk.table,
-      references: qualify(fk.refSchema, fk.refTable),
-      reason: "the job does not copy the referenced table",
-    })),
+    foreignKeysLeftOut: [
+      ...leftOut.map((fk) => ({
+        name: fk.name,
+        table: fk.table,
+        references: qualify(fk.refSchema, fk.refTable),
+        reason: "the job does not copy the referenced table",
+      })),
+      ...dropped.map((fk) => ({
+        name: fk.name,
+        table: fk.table,
+        references: qualify(fk.refSchema, fk.refTable),
+        reason: 'the subset does not follow it (keys: "drop")',
+      })),
+    ],
+    ...(plan.subset ? { subset: plan.subset.keys } : {}),
     warnings: warnings.filter((w) => !listed.has(w)),
     notChecked: runChecks(
       job.target.schema,
-      plan.tables.some((p) => p.spec.where !== undefined) &&
+      !job.subset && plan.tables.some((p) => p.spec.where !== undefined) &&
         plan.structure.foreignKeys.some((f) => f.inJob),
     ),
     seconds,

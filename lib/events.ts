@@ -16,6 +16,7 @@
 
 import type { CopyProgress } from "./copy.ts";
 import type { Step } from "./errors.ts";
+import type { SubsetRole } from "./types.ts";
 
 /** Every event names its job. */
 interface Base {
@@ -44,6 +45,10 @@ export interface TableEstimate {
   estimatedRows: number;
   /** Size on disk in bytes. */
   estimatedBytes: number;
+  /** With `subset`: what the table keeps. */
+  role?: SubsetRole;
+  /** With `subset`: foreign-key steps from the nearest seed. */
+  distance?: number;
 }
 
 /** The job is planned: the tables it copies, in copy order (largest first). */

@@ -29,6 +29,7 @@ import type { RoutineNotes } from "./schema_objects.ts";
 import { constraintUsingIndexSql, createIndexSql } from "./shadow.ts";
 import { copyInSql, type CopyOutInput, copyOutSql, qualify, selectSql, whereSql } from "./sql.ts";
 import { PG_CLASS, PG_CONSTRAINT, tocKey } from "./toc.ts";
+import type { SubsetPlan, SubsetRole } from "./subset.ts";
 import type { TableSpec } from "./types.ts";
 
 /** One table a job copies. */
@@ -245,7 +246,9 @@ export function copyPieces(plans: readonly TablePlan[], options: PieceOptions): 
   const pieces: CopyPiece[] = [];
   for (const plan of plans) {
     const { table } = plan;
+    // A subset's query computes its closure first: each part would compute it again.
     const splittable = options.tidRangeScan && !table.partitioned && options.workers > 1 &&
+      plan.query.with === undefined &&
       table.bytes > options.splitAbove && table.bytes > total / options.workers;
     const parts = splittable
       ? Math.min(options.workers, table.pages, Math.ceil(table.bytes / share))
@@ -398,6 +401,39 @@ export interface SourcePlan {
   maskKey?: string;
   /** What the job does about routines that name the source schema. */
   routines: RoutineNotes;
+  /** With `subset`: each table's role and each key's treatment. */
+  subset?: SubsetPlan;
+}
+
+/**
+ * A subset table's role and distance from a seed, for the plan and the report.
+ *
+ * @example
+ * ```ts
+ * declare const plan: SourcePlan;
+ * tableRole(plan.subset, "orders"); // { role: "owned", distance: 1 }
+ * ```
+ */
+export function tableRole(
+  subset: SubsetPlan | undefined,
+  table: string,
+): { role?: SubsetRole; distance?: number } {
+  const t = subset?.tables.find((t) => t.table === table);
+  return t ? { role: t.role, ...(t.distance === undefined ? {} : { distance: t.distance }) } : {};
+}
+
+/**
+ * The warning for a foreign key a subset does not follow and leaves out (`keys: "drop"`).
+ *
+ * @example
+ * ```ts
+ * droppedWarning({ name: "fk", table: "o" });
+ * // 'foreign key "fk" of table "o" is not followed (keys: "drop"): the key is left out of the target'
+ * ```
+ */
+export function droppedWarning(fk: Pick<ForeignKey, "name" | "table">): string {
+  return `foreign key "${fk.name}" of table "${fk.table}" is not followed (keys: "drop"): ` +
+    `the key is left out of the target`;
 }
 
 /**

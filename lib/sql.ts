@@ -244,6 +244,10 @@ export interface CopyOutInput {
   where?: Where;
   /** Only the rows stored in these pages: one part of a table split among workers. */
   pages?: PageRange;
+  /** Common table expressions the query starts with (`WITH RECURSIVE …`): a subset's. */
+  with?: string;
+  /** The rows a subset keeps: a boolean expression used instead of `where`. */
+  keep?: string;
 }
 
 /** Pages `[from, to)` of a table's heap; without `to`, up to its end. */
@@ -294,9 +298,12 @@ export function selectSql(input: CopyOutInput): string {
     return `CAST((${sql}) AS ${type}) AS ${quoteIdent(name)}`;
   });
   const from = `${input.partitioned ? "" : "ONLY "}${qualify(input.schema, input.table)}`;
-  const conditions = [whereSql(input.where), input.pages && pageRangeSql(input.pages)];
+  const rows = input.keep === undefined ? whereSql(input.where) : `(${input.keep})`;
+  const conditions = [rows, input.pages && pageRangeSql(input.pages)];
   const filter = conditions.filter(Boolean).join(" AND ");
-  return `SELECT ${list.join(", ")} FROM ${from}${filter ? ` WHERE ${filter}` : ""}`;
+  return `${input.with ? `${input.with} ` : ""}SELECT ${list.join(", ")} FROM ${from}${
+    filter ? ` WHERE ${filter}` : ""
+  }`;
 }
 
 /**

@@ -103,7 +103,23 @@ export interface TableSpec {
   where?: Where;
   /** Columns to compute instead of copying them as they are. */
   select?: Select;
+  /**
+   * With the job's `subset`: `"all"` keeps every row of the table, where the foreign keys would
+   * narrow it to the rows that belong to kept rows; `"referenced"` keeps only the rows that kept
+   * rows reference. Not with a `where` of the table's own.
+   */
+  rows?: "all" | "referenced";
+  /**
+   * With the job's `subset`: foreign keys of this table (by constraint name) the subset does not
+   * follow, and what happens to each on the target. `"null"`: its columns are NULL in the rows
+   * whose referenced row is not kept, and the key is created (every key column must be nullable);
+   * `"drop"`: the values are copied as they are and the key is left out of the target.
+   */
+  keys?: { readonly [foreignKey: string]: KeyOption };
 }
+
+/** What a subset does with a foreign key it does not follow (see `TableSpec.keys`). */
+export type KeyOption = "null" | "drop";
 
 /** A database and a schema in it. */
 export interface Endpoint {
@@ -154,6 +170,12 @@ export interface Job {
    * need; `"tables"` only what the tables need. What is left out is listed, with why.
    */
   objects?: ObjectsMode;
+  /**
+   * Copy a subset closed under the foreign keys among the job's tables: a table with a `where`
+   * is a seed; a table referencing seeds keeps the rows that belong to kept rows; the others are
+   * copied whole; every row a kept row references is kept too. Every such key is created VALID.
+   */
+  subset?: boolean;
 }
 
 /** What of the source schema a job brings besides its tables (see `Job.objects`). */
@@ -178,7 +200,7 @@ export type Jobs = { readonly [name: string]: Job };
 export interface TableReport {
   /** The table's name in the source (and target) schema. */
   table: string;
-  /** Rows written to the target. */
+  /** Rows written to the target (with `subset`: the rows the table kept). */
   rows: number;
   /** Bytes of COPY data moved. */
   bytes: number;
@@ -204,10 +226,37 @@ export interface JobReport {
   seconds: number;
 }
 
+/**
+ * What a table keeps in a subset: `seed` the rows its `where` selects; `owned` the rows that
+ * belong to kept rows of the tables it references; `whole` every row; `referenced` only the rows
+ * kept rows reference. Every role also keeps the rows kept rows reference.
+ */
+export type SubsetRole = "seed" | "owned" | "whole" | "referenced";
+
+/** How a subset treats one foreign key among the job's tables. */
+export interface PlannedKey {
+  /** The constraint's name. */
+  name: string;
+  /** The table that has it (the partitioned table, for a key declared on a partition). */
+  table: string;
+  /** The referenced table, schema-qualified. */
+  references: string;
+  /** Not followed: the job's `keys` option for it. */
+  option?: KeyOption;
+  /** Followed down: the table's rows are owned through it (they belong to kept rows). */
+  down: boolean;
+  /** Followed up: kept rows bring the rows they reference (false when that table is whole). */
+  up: boolean;
+}
+
 /** A table a dry run would copy. */
 export interface PlannedTable {
   /** The table's name in the source (and target) schema. */
   table: string;
+  /** With `subset`: what the table keeps. */
+  role?: SubsetRole;
+  /** With `subset`: foreign-key steps from the nearest seed (seed and owned tables). */
+  distance?: number;
   /** The source's estimate of the whole table's rows (before `where`); -1 when never analysed. */
   estimatedRows: number;
   /** The table's size on disk in the source, in bytes. */
@@ -261,6 +310,8 @@ export interface JobPlan {
   searchPathMoved: string[];
   /** Foreign keys of the copied tables that a run leaves out, and why. */
   foreignKeysLeftOut: LeftOutForeignKey[];
+  /** With `subset`: every foreign key of the job's tables, followed or not, and how. */
+  subset?: PlannedKey[];
   /** Other warnings a run would give. */
   warnings: string[];
   /** What only a run checks: what needs the target, and rows the filters orphan. */

@@ -14,6 +14,7 @@
  * deno task bench                          # about 1 GiB, 4 tables, 2 rounds
  * deno task bench --size 4GB --tables 1 --tools pg-xmat --no-bound
  * deno task bench --small-tables 1000       # per-table costs: 1,000 tables of 100 rows
+ * deno task bench --subset                 # subset vs whole tables, at two source sizes
  * ```
  * @module
  */
@@ -24,6 +25,7 @@ import postgres from "postgres";
 import { type Cluster, startCluster } from "./clusters.ts";
 import { createDataset, createSmallTables, type Dataset, SCHEMA } from "./bench_dataset.ts";
 import { measure, type Measured } from "./bench_measure.ts";
+import { benchSubset, type SubsetBenchSettings } from "./bench_subset.ts";
 import type { DriverInput, DriverOutput } from "./bench_xmat.ts";
 import { readSchema } from "../lib/catalog.ts";
 import { validateJobs } from "../lib/config.ts";
@@ -147,6 +149,8 @@ interface Settings {
   format: FormatChoice;
   bound: boolean;
   deadline: number;
+  /** Run the subset case (`bench_subset.ts`) instead of the comparison. */
+  subset?: SubsetBenchSettings;
 }
 
 function parseSettings(argv: string[]): Settings {
@@ -163,6 +167,9 @@ function parseSettings(argv: string[]): Settings {
       format: { type: "string", default: DEFAULT_FORMAT },
       bound: { type: "boolean", default: true },
       timeout: { type: "string", default: "90" },
+      subset: { type: "boolean", default: false },
+      "subset-rows": { type: "string", default: "100000" },
+      "subset-scale": { type: "string", default: "4" },
     },
   });
   const tools = values.tools.split(",").map((t) => t.trim()) as ToolName[];
@@ -183,6 +190,14 @@ function parseSettings(argv: string[]): Settings {
     // The bound is a large table's: the many-tables dataset has none.
     bound: values.bound && Number(values["small-tables"]) === 0,
     deadline: Date.now() + Number(values.timeout) * 60_000,
+    subset: values.subset
+      ? {
+        rows: Math.max(100, Number(values["subset-rows"])),
+        scale: Math.max(2, Number(values["subset-scale"])),
+        jobs: Math.max(1, Number(values.jobs ?? defaultParallelism())),
+        rounds: Math.max(1, Number(values.rounds)),
+      }
+      : undefined,
   };
 }
 
@@ -684,6 +699,7 @@ async function main(argv: string[]): Promise<void> {
   };
   for (const s of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(s, onSignal);
   try {
+    if (settings.subset) return await benchSubset(source, target, settings.subset, log);
     await bench.setUp();
     const runs = await bench.compare();
     report(settings, bench.dataset, runs);

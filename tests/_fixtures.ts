@@ -238,3 +238,136 @@ export function table(
     ...extra,
   };
 }
+
+/**
+ * The `sub` schema for subsets: a store↔staff cycle of tables, self-references with cycles in
+ * their data (staff's bosses, customers' referrals), a partitioned table whose partitions declare
+ * its keys, a composite key to a UNIQUE constraint in another column order with partly-NULL
+ * values, a table without a primary key with two keys to one parent, a diamond (review reaches
+ * customer through rental and through account), and tables several levels up (address, city,
+ * country). `SUBSET_KEYS` lists its foreign keys by hand.
+ */
+export const SUBSET = String.raw`
+CREATE SCHEMA sub;
+CREATE TABLE sub.country (id int PRIMARY KEY, name text NOT NULL);
+CREATE TABLE sub.city (id int PRIMARY KEY, country_id int NOT NULL REFERENCES sub.country);
+CREATE TABLE sub.address (id int PRIMARY KEY, city_id int NOT NULL REFERENCES sub.city);
+CREATE TABLE sub.store (id int PRIMARY KEY, address_id int NOT NULL REFERENCES sub.address, manager_id int);
+CREATE TABLE sub.staff (
+  id int PRIMARY KEY, store_id int NOT NULL REFERENCES sub.store, address_id int REFERENCES sub.address,
+  boss_id int REFERENCES sub.staff
+);
+ALTER TABLE sub.store ADD CONSTRAINT store_manager_fkey FOREIGN KEY (manager_id) REFERENCES sub.staff;
+CREATE TABLE sub.customer (
+  id int PRIMARY KEY, store_id int NOT NULL REFERENCES sub.store, address_id int REFERENCES sub.address,
+  referred_by int REFERENCES sub.customer, created_at timestamptz NOT NULL
+);
+CREATE TABLE sub.rental (
+  id int PRIMARY KEY, customer_id int NOT NULL REFERENCES sub.customer,
+  staff_id int NOT NULL REFERENCES sub.staff
+);
+-- As in Pagila: the partitions declare their own keys to customer; the parent declares rental's.
+CREATE TABLE sub.payment (
+  id int NOT NULL, customer_id int NOT NULL, rental_id int REFERENCES sub.rental, paid_on date NOT NULL,
+  PRIMARY KEY (id, paid_on)
+) PARTITION BY RANGE (paid_on);
+CREATE TABLE sub.payment_2024 PARTITION OF sub.payment FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE sub.payment_2025 PARTITION OF sub.payment FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+ALTER TABLE sub.payment_2024 ADD CONSTRAINT payment_2024_customer_fkey FOREIGN KEY (customer_id) REFERENCES sub.customer;
+ALTER TABLE sub.payment_2025 ADD CONSTRAINT payment_2025_customer_fkey FOREIGN KEY (customer_id) REFERENCES sub.customer;
+-- A key to a UNIQUE constraint, its columns in another order than the constraint's.
+CREATE TABLE sub.account (
+  id int PRIMARY KEY, tenant int NOT NULL, code text NOT NULL, customer_id int REFERENCES sub.customer,
+  UNIQUE (code, tenant)
+);
+CREATE TABLE sub.invoice (
+  id int PRIMARY KEY, tenant int, acct_code text,
+  CONSTRAINT invoice_account_fkey FOREIGN KEY (tenant, acct_code) REFERENCES sub.account (tenant, code)
+);
+-- No primary key; two keys to one parent.
+CREATE TABLE sub.transfer (
+  from_acct int NOT NULL REFERENCES sub.account, to_acct int NOT NULL REFERENCES sub.account, amount int
+);
+-- A diamond: reachable from customer through rental and through account.
+CREATE TABLE sub.review (
+  id int PRIMARY KEY, rental_id int REFERENCES sub.rental, account_id int REFERENCES sub.account
+);
+CREATE TABLE sub.tag (id int PRIMARY KEY, label text);
+
+INSERT INTO sub.country SELECT i, 'country ' || i FROM generate_series(1, 5) i;
+INSERT INTO sub.city SELECT i, 1 + i % 5 FROM generate_series(1, 12) i;
+INSERT INTO sub.address SELECT i, 1 + i % 12 FROM generate_series(1, 40) i;
+INSERT INTO sub.store SELECT i, i, NULL FROM generate_series(1, 3) i;
+-- Bosses form a chain ending in a cycle (2 → 3 → 4 → 2) and a root (1).
+INSERT INTO sub.staff VALUES
+  (1, 1, 4, NULL), (2, 1, 5, 3), (3, 2, 6, 4), (4, 2, 7, 2), (5, 3, 8, 1), (6, 3, 9, 5), (7, 1, NULL, 6);
+UPDATE sub.store SET manager_id = CASE id WHEN 1 THEN 2 WHEN 2 THEN 5 ELSE 7 END;
+-- Referrals: a cycle 3 → 4 → 5 → 3, and chains into it.
+INSERT INTO sub.customer SELECT i, 1 + i % 3, 10 + i, NULL, timestamptz '2024-01-01' + i * interval '1 day'
+  FROM generate_series(1, 30) i;
+UPDATE sub.customer SET referred_by = CASE
+  WHEN id = 3 THEN 4 WHEN id = 4 THEN 5 WHEN id = 5 THEN 3 WHEN id % 6 = 0 THEN id - 3 ELSE NULL END;
+UPDATE sub.customer SET created_at = now() + interval '1 year' WHERE id = 30;
+INSERT INTO sub.rental SELECT i, 1 + (i * 7) % 30, 1 + i % 7 FROM generate_series(1, 90) i;
+INSERT INTO sub.payment SELECT i, 1 + (i * 11) % 30, CASE WHEN i % 4 = 0 THEN NULL ELSE 1 + (i * 5) % 90 END,
+  date '2024-06-01' + i * 3 FROM generate_series(1, 150) i;
+INSERT INTO sub.account SELECT i, 1 + i % 2, 'A' || i, CASE WHEN i % 5 = 0 THEN NULL ELSE 1 + (i * 3) % 30 END
+  FROM generate_series(1, 25) i;
+-- Partly NULL composite values are no reference (MATCH SIMPLE).
+INSERT INTO sub.invoice SELECT i, CASE WHEN i % 7 = 0 THEN NULL ELSE 1 + (1 + i % 25) % 2 END,
+  CASE WHEN i % 9 = 0 THEN NULL ELSE 'A' || (1 + i % 25) END FROM generate_series(1, 60) i;
+INSERT INTO sub.transfer SELECT 1 + i % 25, 1 + (i * 7) % 25, i FROM generate_series(1, 50) i;
+INSERT INTO sub.transfer SELECT 1 + i % 25, 1 + (i * 7) % 25, i FROM generate_series(1, 5) i; -- duplicates
+INSERT INTO sub.review SELECT i, CASE WHEN i % 3 = 0 THEN NULL ELSE 1 + (i * 13) % 90 END,
+  CASE WHEN i % 4 = 0 THEN NULL ELSE 1 + (i * 3) % 25 END FROM generate_series(1, 40) i;
+INSERT INTO sub.tag SELECT i, 'tag ' || i FROM generate_series(1, 4) i;
+ANALYZE;
+`;
+
+/** A foreign key of `SUBSET`, its partitions' keys named as their partitioned table's. */
+export interface FixtureKey {
+  name: string;
+  table: string;
+  columns: string[];
+  parent: string;
+  refColumns: string[];
+}
+
+const key = (
+  name: string,
+  table: string,
+  columns: string[],
+  parent: string,
+  refColumns = ["id"],
+) => ({
+  name,
+  table,
+  columns,
+  parent,
+  refColumns,
+});
+
+/** The foreign keys of `SUBSET`, written by hand. */
+export const SUBSET_KEYS: FixtureKey[] = [
+  key("city_country_id_fkey", "city", ["country_id"], "country"),
+  key("address_city_id_fkey", "address", ["city_id"], "city"),
+  key("store_address_id_fkey", "store", ["address_id"], "address"),
+  key("store_manager_fkey", "store", ["manager_id"], "staff"),
+  key("staff_store_id_fkey", "staff", ["store_id"], "store"),
+  key("staff_address_id_fkey", "staff", ["address_id"], "address"),
+  key("staff_boss_id_fkey", "staff", ["boss_id"], "staff"),
+  key("customer_store_id_fkey", "customer", ["store_id"], "store"),
+  key("customer_address_id_fkey", "customer", ["address_id"], "address"),
+  key("customer_referred_by_fkey", "customer", ["referred_by"], "customer"),
+  key("rental_customer_id_fkey", "rental", ["customer_id"], "customer"),
+  key("rental_staff_id_fkey", "rental", ["staff_id"], "staff"),
+  key("payment_rental_id_fkey", "payment", ["rental_id"], "rental"),
+  key("payment_2024_customer_fkey", "payment", ["customer_id"], "customer"),
+  key("payment_2025_customer_fkey", "payment", ["customer_id"], "customer"),
+  key("account_customer_id_fkey", "account", ["customer_id"], "customer"),
+  key("invoice_account_fkey", "invoice", ["tenant", "acct_code"], "account", ["tenant", "code"]),
+  key("transfer_from_acct_fkey", "transfer", ["from_acct"], "account"),
+  key("transfer_to_acct_fkey", "transfer", ["to_acct"], "account"),
+  key("review_rental_id_fkey", "review", ["rental_id"], "rental"),
+  key("review_account_id_fkey", "review", ["account_id"], "account"),
+];

@@ -255,6 +255,62 @@ Deno.test("formatPlan: tables with estimates and COPY, structure by kind, keys l
   ]);
 });
 
+Deno.test("formatPlan: a subset's roles beside the tables, each key's direction", () => {
+  const plan: JobPlan = {
+    ...PLAN,
+    tables: [
+      { ...PLAN.tables[0], role: "owned", distance: 1 },
+      { ...PLAN.tables[1], role: "referenced" },
+    ],
+    foreignKeysLeftOut: [],
+    subset: [
+      {
+        name: "orders_customer_fkey",
+        table: "orders",
+        references: '"shop"."customers"',
+        down: true,
+        up: true,
+      },
+      {
+        name: "items_product_fkey",
+        table: "Order Items",
+        references: '"shop"."products"',
+        down: false,
+        up: true,
+      },
+      {
+        name: "orders_coupon_fkey",
+        table: "orders",
+        references: '"shop"."coupons"',
+        option: "drop",
+        down: false,
+        up: false,
+      },
+      {
+        name: "orders_shop_fkey",
+        table: "orders",
+        references: '"shop"."shops"',
+        down: false,
+        up: false,
+      },
+    ],
+  };
+  const lines = formatPlan(plan).split("\n");
+  assertEquals(lines.slice(5, 16), [
+    "    orders              ~1,000 rows    193 kB  owned: the rows that belong to kept rows (1 key from a seed)",
+    '      COPY (SELECT "id" FROM ONLY "shop"."orders") TO STDOUT',
+    '    "Order Items"    never analysed    8.2 kB  referenced: only the rows kept rows reference',
+    '      COPY (SELECT "n" FROM ONLY "shop"."Order Items") TO STDOUT',
+    "",
+    "  subset: the foreign keys among the tables, and how they are followed:",
+    '    orders_customer_fkey: orders → "shop"."customers", followed down (rows of orders belong to kept rows) and up',
+    '    items_product_fkey: "Order Items" → "shop"."products", followed up (the rows kept rows reference are kept)',
+    '    orders_coupon_fkey: orders → "shop"."coupons", not followed ("drop"): the key is left out of the target',
+    '    orders_shop_fkey: orders → "shop"."shops", nothing to follow (the referenced table is copied whole)',
+    "",
+  ]);
+});
+
 Deno.test("--list: source → target with passwords hidden, matches marked, what to run next", () => {
   const listed = listJobs(JOBS, "demo:[sl]*");
   assertEquals(listed.map((j) => [j.job, j.matches, j.tables]), [

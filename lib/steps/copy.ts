@@ -110,7 +110,11 @@ export async function copyData(ctx: JobContext, input: CopyInput): Promise<Table
       const cancelTarget = async () =>
         void await input.target`SELECT pg_cancel_backend(${targetPid})`;
       const w: Worker = { source, target, signal, cancelSource, cancelTarget };
-      const snapshot = { rowSecurity: ctx.config.rowSecurity, maskKey: input.plan.maskKey };
+      const snapshot = {
+        rowSecurity: ctx.config.rowSecurity,
+        maskKey: input.plan.maskKey,
+        jit: !ctx.config.subset,
+      };
       await importSnapshot(source, input.snapshot.id, snapshot);
       // Every reader holds the snapshot now: the exporting transaction is not left idle for
       // the whole copy, where a timeout or an administrator could end its session.

@@ -31,15 +31,19 @@ import { findClientTools, serverMajor } from "../pg_tools.ts";
 import { guardPersonalData } from "../pii.ts";
 import {
   analyzedInCopy,
+  droppedWarning,
   type FormatChoice,
   indexBuilds,
   leftOutWarning,
   planTables,
   type SourcePlan,
   type TablePlan,
+  tableRole,
 } from "../plan.ts";
 import { leftOutWarnings, routineNotes } from "../schema_objects.ts";
 import { packBatches, readLockBudget } from "../lock_budget.ts";
+import type { SubsetPlan } from "../subset.ts";
+import { subsetStep } from "../subset_step.ts";
 import { explainSql, quoteIdent, rowSecuritySql, setLocalSql } from "../sql.ts";
 import {
   findDependents,
@@ -91,13 +95,12 @@ export async function planSource(
       }`,
     );
   }
-  const tables = planTables(config, catalog, format);
+  let tables = planTables(config, catalog, format);
   if (tables.length === 0) {
     throw new JobError(place, `schema "${catalog.schema}" of the source has no tables to copy`);
   }
   for (const warning of guardPersonalData(config, tables)) ctx.warn(warning);
   const key = masksKey(ctx, tables, salt);
-  await probeQueries(ctx, conn, tables);
   const largeObjects = await readLargeObjectColumns(conn, catalog.schema, tables);
   if (largeObjects.length) throw new JobError(place, largeObjectRefusal(largeObjects));
   const triggers = await readTriggerColumns(conn, tables);
@@ -108,6 +111,11 @@ export async function planSource(
     tables.map((p) => p.table.oid),
     config.objects,
   );
+  const subset = config.subset
+    ? await subsetStep(conn, config, catalog, tables, structure.foreignKeys)
+    : undefined;
+  if (subset) tables = subset.plans;
+  await probeQueries(ctx, conn, tables, subset?.subset);
   if (structure.missing.length) {
     throw new JobError(
       place,
@@ -120,7 +128,11 @@ export async function planSource(
   }
   const indexes = await readIndexes(conn, tables.map((p) => p.table.oid));
   const builds = indexBuilds(indexes, shadow);
-  for (const fk of structure.foreignKeys.filter((f) => !f.inJob)) ctx.warn(leftOutWarning(fk));
+  const dropped = subset?.subset.dropped ?? [];
+  for (const fk of structure.foreignKeys) {
+    if (dropped.includes(fk.oid)) ctx.warn(droppedWarning(fk));
+    else if (!fk.inJob) ctx.warn(leftOutWarning(fk));
+  }
   for (const object of structure.outside) {
     ctx.warn(
       `the job's objects use ${object}, which pg-xmat does not copy: it must exist on the target`,
@@ -134,6 +146,7 @@ export async function planSource(
     kind: "planned",
     tables: tables.map((p) => ({
       table: p.table.name,
+      ...tableRole(subset?.subset, p.table.name),
       estimatedRows: p.table.rows,
       estimatedBytes: p.table.bytes,
     })),
@@ -148,6 +161,7 @@ export async function planSource(
     sequences,
     maskKey: key,
     routines,
+    ...(subset ? { subset: subset.subset } : {}),
   };
 }
 
@@ -170,13 +184,22 @@ function masksKey(ctx: JobContext, tables: readonly TablePlan[], run?: RunSalt) 
  * in one round trip, and the locks each `EXPLAIN` takes are let go after it (rolled back to a
  * savepoint), so the snapshot's transaction never holds a lock per table of a large schema.
  */
-async function probeQueries(ctx: JobContext, conn: Conn, tables: readonly TablePlan[]) {
+async function probeQueries(
+  ctx: JobContext,
+  conn: Conn,
+  tables: readonly TablePlan[],
+  subset?: SubsetPlan,
+) {
   await conn.unsafe(rowSecuritySql(ctx.config.rowSecurity));
   // The queries run with the session's search_path, as the copies will (the catalog reads
   // use an empty one); then the catalog's is put back.
   await conn.unsafe("SET LOCAL search_path TO DEFAULT");
+  // A subset's seeds first: a wrong where fails on its own table, not on one whose query
+  // carries it.
+  const seedFirst = (p: TablePlan) => tableRole(subset, p.table.name).role === "seed" ? 0 : 1;
+  const ordered = [...tables].sort((a, b) => seedFirst(a) - seedFirst(b));
   // A table's EXPLAIN locks it and its indexes: 4 is a fair bound.
-  for (const batch of packBatches(tables, () => 4, await readLockBudget(conn))) {
+  for (const batch of packBatches(ordered, () => 4, await readLockBudget(conn))) {
     await conn.unsafe("SAVEPOINT probe");
     try {
       await conn.unsafe(batch.map((p) => explainSql(p.select)).join(";\n")).simple();

@@ -141,7 +141,9 @@ export async function postData(ctx: JobContext, input: PostDataInput): Promise<v
   }
   // What the copy step built is left out of the script; its keys are made from their indexes
   // before the script's foreign keys need them.
-  const left = [...orphans.keys()].map((oid) => tocKey(PG_CONSTRAINT, oid));
+  const left = [...orphans.keys(), ...plan.subset?.dropped ?? []].map((oid) =>
+    tocKey(PG_CONSTRAINT, oid)
+  );
   const built = plan.indexBuilds.flatMap((b) => b.entries);
   const keys = plan.indexBuilds.flatMap((b) => b.constraint ?? []);
   const budget = input.targetState.lockBudget;
@@ -202,7 +204,7 @@ async function countOrphans(input: PostDataInput): Promise<Map<number, number>> 
   const { plan, names, targetState } = input;
   const counts = new Map<number, number>();
   const keys: ForeignKey[] = plan.structure.foreignKeys.filter((f) =>
-    f.inJob && mayOrphan(f, plan.tables)
+    f.inJob && !plan.subset?.dropped.includes(f.oid) && mayOrphan(f, plan.tables)
   );
   if (!keys.length) return counts;
   // `=` must be the keys' own: citext's, say, where the target has the extension (in the
