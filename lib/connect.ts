@@ -128,7 +128,9 @@ export async function openClient(
   options: ClientOptions = {},
 ): Promise<Sql> {
   const info = typeof connection === "string" ? parseConnUrl(connection) : connection;
-  if (info.password) rememberSecret(info.password);
+  // What postgres.js and the client tools log in with: the URL's password, else PGPASSWORD's.
+  const password = info.password ?? Deno.env.get("PGPASSWORD");
+  if (password) rememberSecret(password);
   const base = toPostgresJs(info);
   const settings: Record<string, string> = {
     application_name: options.applicationName ?? "pg-xmat",

@@ -61,13 +61,19 @@ export function parseConnUrl(url: string): ConnInfo {
   };
   const colon = userinfo.indexOf(":");
   const user = userinfo ? decode(colon < 0 ? userinfo : userinfo.slice(0, colon), "user") : "";
-  const password = colon < 0 ? undefined : decode(userinfo.slice(colon + 1), "password");
+  let password = colon < 0 ? undefined : decode(userinfo.slice(colon + 1), "password");
 
   const params: Record<string, string> = {};
   for (const pair of query.split("&").filter(Boolean)) {
     const eq = pair.indexOf("=");
     const key = decode(eq < 0 ? pair : pair.slice(0, eq), "parameter");
     params[key] = decode(eq < 0 ? "" : pair.slice(eq + 1).replaceAll("+", " "), "parameter");
+  }
+
+  // As libpq reads it, a `password` parameter wins over the user info's; it is no server setting.
+  if (params.password !== undefined) {
+    password = params.password;
+    delete params.password;
   }
 
   const hosts: string[] = [];
@@ -190,6 +196,9 @@ export interface ToolConnection {
   env: Record<string, string>;
 }
 
+/** A `password` query parameter and the `?` or `&` before it (or, when it comes first, after it). */
+const PASSWORD_PARAM = /([?&])password=[^&#]*(&?)/;
+
 /**
  * The URL without its password for the tool's command line, and the password in `PGPASSWORD`,
  * where other users of the machine cannot read it.
@@ -212,5 +221,6 @@ export function toolConnection(info: ConnInfo): ToolConnection {
     const user = colon < 0 ? userinfo : userinfo.slice(0, colon);
     dbname = `${scheme}${user ? `${user}@` : ""}${rest.slice(at + 1)}`;
   }
+  dbname = dbname.replace(PASSWORD_PARAM, (_, lead: string, next: string) => next ? lead : "");
   return { dbname, env: info.password === undefined ? {} : { PGPASSWORD: info.password } };
 }

@@ -13,6 +13,7 @@
 import type { Endpoint } from "./types.ts";
 
 const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/?#@]*:)([^\s@]*)(@)/gi;
+const URL_PASSWORD_PARAM = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#]*\?(?:[^\s#]*&)?password=)([^\s&#]*)/gi;
 const KEYWORD_PASSWORD = /(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)/gi;
 const secrets = new Set<string>();
 
@@ -34,15 +35,17 @@ export function rememberSecret(secret: string): void {
 }
 
 /**
- * Replaces the password of a `scheme://user:password@host` URL with `***`.
+ * Replaces the password of a `scheme://user:password@host` URL, and of its `password`
+ * parameter, with `***`.
  *
  * @example
  * ```ts
  * redactUrl("postgres://u:p%40ss@h:5432/db?sslmode=require"); // "postgres://u:***@h:5432/db?sslmode=require"
+ * redactUrl("postgres://u@h/db?password=pw&sslmode=require"); // "postgres://u@h/db?password=***&sslmode=require"
  * ```
  */
 export function redactUrl(url: string): string {
-  return url.replace(URL_PASSWORD, "$1***$3");
+  return url.replace(URL_PASSWORD, "$1***$3").replace(URL_PASSWORD_PARAM, "$1***");
 }
 
 /**

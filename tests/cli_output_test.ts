@@ -86,8 +86,12 @@ function jobsFile(pair: Pair | { sourceUrl: string; targetUrl: string }, jobs: s
 const LIVE_LEFTOVERS = /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]|ETA|tables done/;
 
 Deno.test("on a terminal: live table lines redrawn in place, colours, a clean screen at the end; NO_COLOR", async () => {
-  await withItems("tty", 300_000, async (pair) => {
-    await inDir({ "pg_xmat_jobs.ts": jobsFile(pair, ["tty:items|items"]) }, async (dir) => {
+  // The copy lasts 1.5 s or more whatever the machine (30 rows wait 50 ms each): long enough
+  // for the live lines, redrawn every 250 ms, to be redrawn.
+  const slow =
+    `{ payload: "(SELECT {column_name} FROM pg_sleep(CASE WHEN id % 1000 = 0 THEN 0.05 END))" }`;
+  await withItems("tty", 30_000, async (pair) => {
+    await inDir({ "pg_xmat_jobs.ts": jobsFile(pair, [`tty:items|items|${slow}`]) }, async (dir) => {
       const { code, output } = await runInTerminal([], { cwd: dir });
       assertEquals(code, 0, output);
       assertOk(hasRedraw(output), "live lines are redrawn in place");
@@ -115,9 +119,9 @@ Deno.test("on a terminal: live table lines redrawn in place, colours, a clean sc
         ),
         "the warning printed while a live line was drawn is whole",
       );
-      assertStringIncludes(lines.join("\n"), "✓ copy (1 table, 300,000 rows,");
-      assertOk(/^ {2}items +300,000 +\d+\.\d\d +\d+\.\d +/.test(lines.at(-3)!), lines.at(-3));
-      assertOk(/^ {2}total +300,000 /.test(lines.at(-2)!), lines.at(-2));
+      assertStringIncludes(lines.join("\n"), "✓ copy (1 table, 30,000 rows,");
+      assertOk(/^ {2}items +30,000 +\d+\.\d\d +\d+\.\d +/.test(lines.at(-3)!), lines.at(-3));
+      assertOk(/^ {2}total +30,000 /.test(lines.at(-2)!), lines.at(-2));
       assertOk(/^ {2}structure: 1 TABLE, /.test(lines.at(-1)!), lines.at(-1));
       assertNotIncludes(output, PASSWORD);
 

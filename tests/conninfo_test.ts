@@ -24,6 +24,12 @@ Deno.test("parseConnUrl: defaults, socket host, several hosts, IPv6", () => {
   assertEquals(parseConnUrl("postgres://u:pa/ss@h/db").password, "pa/ss");
 });
 
+Deno.test("parseConnUrl: a password parameter wins over the user info's and is no server setting", () => {
+  const info = parseConnUrl("postgres://u:old@h/db?password=n%26w&sslmode=disable");
+  assertEquals([info.password, info.params], ["n&w", { sslmode: "disable" }]);
+  assertEquals(toPostgresJs(info).connection, {});
+});
+
 Deno.test("parseConnUrl refuses what is not a postgres URL", () => {
   assertThrows(() => parseConnUrl("mysql://x"), TypeError, "postgres://");
   assertThrows(() => parseConnUrl("postgres://h:99999/db"), TypeError, "port");
@@ -60,4 +66,12 @@ Deno.test("toolConnection keeps the password off the command line", () => {
     env: {},
   });
   assertEquals(toolConnection(parseConnUrl("postgresql://:pw@h/db")).dbname, "postgresql://h/db");
+  for (
+    const [url, dbname] of [
+      ["postgres://u@h/db?password=pw", "postgres://u@h/db"],
+      ["postgres://u@h/db?password=pw&sslmode=require", "postgres://u@h/db?sslmode=require"],
+      ["postgres://u@h/db?sslmode=require&password=pw", "postgres://u@h/db?sslmode=require"],
+      ["postgres://u@h/db?a=1&password=pw&b=2", "postgres://u@h/db?a=1&b=2"],
+    ]
+  ) assertEquals(toolConnection(parseConnUrl(url)), { dbname, env: { PGPASSWORD: "pw" } });
 });

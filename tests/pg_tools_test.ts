@@ -38,6 +38,8 @@ Deno.test("serverMajor and parseMajor agree on the 9.x and the 10+ scales", () =
   assertEquals(serverMajor(90624), 9.6);
   assertEquals(serverMajor(90624), parseMajor("pg_dump (PostgreSQL) 9.6.24"));
   assertEquals(parseMajor("pg_dump (PostgreSQL) 17beta1"), 17);
+  assertEquals(parseMajor("pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"), 15);
+  assertEquals(parseMajor("nope"), undefined);
 });
 
 Deno.test("toolErrorMessage names the tool, the versions needed and found, and the install", () => {

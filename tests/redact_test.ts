@@ -11,6 +11,10 @@ Deno.test("redactUrl hides the password only", () => {
     redactUrl("a postgresql://u:p%40w@h/d and postgres://v:q@h/e"),
     "a postgresql://u:***@h/d and postgres://v:***@h/e",
   );
+  assertEquals(
+    redactUrl("see postgres://u@h/db?sslmode=disable&password=pw#x and ?password=q"),
+    "see postgres://u@h/db?sslmode=disable&password=***#x and ?password=q",
+  );
 });
 
 Deno.test("redact removes keyword passwords and remembered secrets", () => {

@@ -8,6 +8,7 @@ Deno.test("isSnapshotId takes what pg_export_snapshot returns, nothing else", ()
   assertOk(isSnapshotId("00000003-0000001B-1"));
   assertOk(isSnapshotId("00000004-00000002"));
   assertOk(!isSnapshotId("x'; DROP TABLE t; --"));
+  assertOk(!isSnapshotId("1'; DROP"));
   assertOk(!isSnapshotId(""));
 });
 
@@ -31,7 +32,19 @@ Deno.test("exportSnapshot: read only, repeatable read, no JIT, empty search_path
       );
       assertEquals({ ...r }, { n: 1, rls: "off" });
       await reader.unsafe("COMMIT");
-      await assertRejects(() => importSnapshot(reader, "1; DROP TABLE t", { rowSecurity: true }));
+      // pg-xmat's own refusal, before anything is sent: not the server's "invalid snapshot
+      // identifier", which a quoted id would get as well.
+      for (const id of ["1; DROP TABLE t", "x'; DROP TABLE t; --"]) {
+        const refused = await assertRejects(
+          () => importSnapshot(reader, id, { rowSecurity: true }),
+          TypeError,
+        );
+        assertEquals(refused.message, `not a snapshot id: ${id}`);
+        const [{ open }] = await reader.unsafe(
+          "SELECT now() <> statement_timestamp() OR txid_current_if_assigned() IS NOT NULL AS open",
+        );
+        assertEquals(open, false, "no transaction was begun");
+      }
     } finally {
       reader.release();
       await snapshot.close();
