@@ -279,3 +279,67 @@ export async function inDir(
     await Deno.remove(dir, { recursive: true });
   }
 }
+
+/**
+ * Resolves once a session waits for a lock: an advisory lock's key, or a relation. Throws if
+ * `running` (the job expected to wait) settles first, or after a minute.
+ */
+export async function lockAwaited(
+  sql: postgres.Sql,
+  lock: { advisory: number } | { relation: string },
+  running: Promise<unknown>,
+): Promise<void> {
+  let settled = false;
+  running.then(() => settled = true, () => settled = true);
+  const which = "advisory" in lock
+    ? sql`locktype = 'advisory' AND objid = ${lock.advisory}`
+    : sql`locktype = 'relation' AND relation = ${lock.relation}::regclass`;
+  for (let i = 0; i < 1200; i++) {
+    const [{ waiting }] = await sql`
+      SELECT count(*)::int AS waiting FROM pg_locks WHERE ${which} AND NOT granted`;
+    if (waiting > 0) return;
+    if (settled) throw new Error("the job ended without waiting for the lock");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("no session waited for the lock in 60 s");
+}
+
+/** A gate on a source database: copies whose `select` uses it wait until it opens. */
+export interface Gate {
+  /** A `select` expression: the column's own value, once the gate is open. */
+  select: string;
+  /** Resolves once a copy of `running` waits at the gate. */
+  reached(running: Promise<unknown>): Promise<void>;
+  /** Opens the gate and releases its connection. */
+  open(): Promise<void>;
+}
+
+/**
+ * Closes a gate (an advisory lock `key`, held until `open`): a job whose `select` uses it is
+ * surely mid-copy while it waits, whatever the machine's load, so a test acts at that moment.
+ */
+export async function closeGate(sql: postgres.Sql, key: number): Promise<Gate> {
+  const conn = await sql.reserve();
+  await conn`SELECT pg_advisory_lock(${key})`;
+  return {
+    select: `(SELECT {column_name} FROM pg_advisory_xact_lock_shared(${key}))`,
+    reached: (running) => lockAwaited(sql, { advisory: key }, running),
+    open: async () => {
+      await conn`SELECT pg_advisory_unlock(${key})`;
+      conn.release();
+    },
+  };
+}
+
+/** `promise`, or a rejection naming `what` once `ms` have passed: a hang fails in seconds. */
+export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

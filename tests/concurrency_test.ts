@@ -5,7 +5,7 @@
  */
 
 import { assertEquals, assertOk, assertRejects } from "./_assert.ts";
-import { client, type Pair, withSource } from "./_servers.ts";
+import { client, closeGate, type Pair, within, withSource } from "./_servers.ts";
 import { runJob } from "../lib/run.ts";
 import { JobError } from "../lib/errors.ts";
 import type { Job, TableSpec } from "../lib/mod.ts";
@@ -79,26 +79,14 @@ Deno.test("a refresh under readers: every read sees the old rows or the new, non
 
 Deno.test("two runs at once on one target: the second is refused at once, the first completes", async () => {
   await withSource("swap-twice", SOURCE, async (pair) => {
-    // The first run's copy waits for a lock the test holds: it is mid-run, for sure, while the
-    // second starts.
-    const gate = await pair.source.reserve();
-    await gate`SELECT pg_advisory_lock(4242)`;
-    const barrier = "(SELECT {column_name} FROM pg_advisory_xact_lock_shared(4242))";
-    let settled = false;
-    const first = runJob(job(pair, { t: { select: { v: barrier } } }), { name: "first" })
-      .finally(() => settled = true);
+    // The first run's copy waits at a gate: it is mid-run, for sure, while the second starts.
+    const gate = await closeGate(pair.source, 4242);
+    const first = runJob(job(pair, { t: { select: { v: gate.select } } }), { name: "first" });
     try {
-      for (let i = 0;; i++) {
-        const [{ waiting }] = await pair.source`
-          SELECT count(*)::int AS waiting FROM pg_locks
-           WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted`;
-        if (waiting > 0 || settled) break;
-        assertOk(i < 600, "the first run's copy never reached the gate");
-        await sleep(50);
-      }
-      assertOk(!settled, "the first run ended before the second started");
+      await gate.reached(first);
       const refused = await assertRejects(
-        () => runJob(job(pair, { t: {} }), { name: "second" }),
+        // Were it let in, it would wait for the first run's shadow, and the first for the gate.
+        () => within(30_000, "the second run", runJob(job(pair, { t: {} }), { name: "second" })),
         JobError,
       );
       assertEquals(
@@ -107,10 +95,9 @@ Deno.test("two runs at once on one target: the second is refused at once, the fi
           '"staging" on this database; wait for it to finish (or stop it) and run again',
       );
     } finally {
-      await gate`SELECT pg_advisory_unlock(4242)`;
-      gate.release();
+      await gate.open();
     }
-    const report = await first;
+    const report = await within(60_000, "the first run", first);
     assertEquals(report.tables[0].rows, 1000);
     const [{ n }] = await pair.target`SELECT count(*)::int AS n FROM staging.t`;
     assertEquals(n, 1000);

@@ -8,7 +8,7 @@
 import { Readable } from "node:stream";
 import { assertEquals, assertOk } from "./_assert.ts";
 import { ACME } from "./_fixtures.ts";
-import { describeSchema, exec, type Pair, tableText, withPair } from "./_servers.ts";
+import { describeSchema, exec, type Pair, tableText, within, withPair } from "./_servers.ts";
 import { openClient } from "../lib/connect.ts";
 import { copyTable, rowsIn } from "../lib/copy.ts";
 import { readSchema } from "../lib/catalog.ts";
@@ -32,19 +32,6 @@ async function frozenPages(pair: Pair, table: string): Promise<[number, number]>
     SELECT all_frozen::int8 AS frozen, pg_relation_size('staging.${table}')::int8 / 8192 AS pages
       FROM pg_visibility_map_summary('staging.${table}')`);
   return [Number(row.frozen), Number(row.pages)];
-}
-
-/** `promise`, or a rejection naming `what` once `ms` have passed. */
-async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms / 1000} s`)), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 Deno.test("COPYs in a row on one pair of connections, the next query answered (postgres.js #499)", async () => {

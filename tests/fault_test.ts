@@ -17,6 +17,7 @@ import {
   dumpDatabase,
   exec,
   freshPair,
+  lockAwaited,
   type Pair,
   runCli,
   schemaNames,
@@ -454,36 +455,25 @@ Deno.test("all tables read one snapshot: rows committed during the job appear in
   const pair = await freshPair("snapshot");
   try {
     await exec(pair.source, ACME);
-    // Every table's copy waits for a lock the test holds (a shared lock per row, free once
-    // released): the rows below are committed after the snapshot and before any table is read.
-    const gate = await pair.source.reserve();
-    await gate`SELECT pg_advisory_lock(4243)`;
-    const gated = "(SELECT {column_name} FROM pg_advisory_xact_lock_shared(4243))";
-    const barrier = (column: string): TableSpec => ({ select: { [column]: gated } });
-    let settled = false;
+    // One transaction adds a row to three tables, holding a lock on users that the plan step
+    // (after the snapshot is exported) waits for: it commits mid-job, before any table is read.
+    const writer = await pair.source.reserve();
+    await writer`BEGIN`;
+    await writer`LOCK TABLE acme.users IN ACCESS EXCLUSIVE MODE`;
+    await writer`INSERT INTO acme.users (email, name) VALUES ('late@x', 'Late')`;
+    await writer`INSERT INTO acme."Order Items" (user_id, created) VALUES (1, '2030-01-01')`;
+    await writer`INSERT INTO acme.oddities (id) VALUES (0)`;
     const running = runJob({
       source: { database: pair.sourceUrl, schema: "acme" },
       target: { database: pair.targetUrl, schema: "staging" },
-      tables: { users: barrier("name"), "Order Items": barrier("created"), oddities: barrier("t") },
-    }, { name: "snapshot", jobs: 1 }).finally(() => settled = true);
+      tables: { users: {}, "Order Items": {}, oddities: {} },
+    }, { name: "snapshot" });
     try {
-      for (let i = 0;; i++) {
-        const [{ waiting }] = await pair.source`
-          SELECT count(*)::int AS waiting FROM pg_locks
-           WHERE locktype = 'advisory' AND objid = 4243 AND NOT granted`;
-        if (waiting > 0 || settled) break;
-        assertOk(i < 600, "no copy reached the gate");
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      assertOk(!settled, "the job ended before any copy started");
-      await pair.source.begin((tx) => [
-        tx`INSERT INTO acme.users (email, name) VALUES ('late@x', 'Late')`,
-        tx`INSERT INTO acme."Order Items" (user_id, created) VALUES (1, '2030-01-01')`,
-        tx`INSERT INTO acme.oddities (id) VALUES (0)`,
-      ]);
+      await lockAwaited(pair.source, { relation: "acme.users" }, running);
+      await writer`COMMIT`;
     } finally {
-      await gate`SELECT pg_advisory_unlock(4243)`;
-      gate.release();
+      await writer`ROLLBACK`.catch(() => {}); // when the wait failed
+      writer.release();
     }
     await running;
     const [counts] = await pair.target`
