@@ -30,7 +30,7 @@ INSERT INTO s.child VALUES
   (5, 3, NULL, NULL);    -- parent 3: orphaned when the filter leaves it out
 `;
 
-Deno.test('orphans: "fail": NULL and partly NULL keys are no orphans; a real one is counted alone', async () => {
+Deno.test("with orphans: fail, NULL and partly NULL keys are no orphans; a real one is counted alone", async () => {
   await withSource("orphans-null", SOURCE, async (pair) => {
     const job = (parents: number[]): Job => ({
       source: { database: pair.sourceUrl, schema: "s" },
