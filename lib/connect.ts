@@ -15,6 +15,7 @@
 import { connect as connectSocket, type Socket } from "node:net";
 import postgres from "postgres";
 import { type ConnInfo, parseConnUrl, toPostgresJs } from "./conninfo.ts";
+import { tapSocket } from "./copy_relay.ts";
 import { ConnectError, ConnectionLost, hasSqlState, type Side } from "./errors.ts";
 import { rememberSecret } from "./redact.ts";
 
@@ -43,16 +44,17 @@ interface SocketRequest {
  * libpq does. postgres.js leaves it on, and a COPY's last rows and its CopyDone then go out as two
  * small writes, the second held until the server's delayed ACK: 40 ms added to every table. The
  * socket is returned still connecting: postgres.js queues its first writes, applies its connect
- * timeout, and after a failure asks again, here for the next host, as it does itself.
+ * timeout, and after a failure asks again, here for the next host, as it does itself. Each socket
+ * is tapped, so COPYs on it can be relayed socket to socket (see copy_relay.ts).
  */
 function noDelaySockets(): (request: SocketRequest) => Socket {
   let next = 0;
   return ({ host, port, path }) => {
-    if (path) return connectSocket(path);
+    if (path) return tapSocket(connectSocket(path));
     const i = next++ % host.length;
     // postgres.js reads `host` as the TLS server name.
     const socket = Object.assign(connectSocket(port[i], host[i]), { host: host[i] });
-    return socket.setNoDelay(true);
+    return tapSocket(socket.setNoDelay(true));
   };
 }
 

@@ -30,6 +30,7 @@
 
 import type { Readable, Writable } from "node:stream";
 import type { Conn } from "./connect.ts";
+import { claimCopy, type CopyClaim } from "./copy_relay.ts";
 import { CopyFailed } from "./errors.ts";
 
 /** Bytes gathered before one write to the target (measured: 128–512 KiB is 3× one-per-row). */
@@ -53,6 +54,8 @@ export interface CopyResult {
   rows: number;
   bytes: number;
   seconds: number;
+  /** The rows went socket to socket (see copy_relay.ts), not through postgres.js's streams. */
+  relayed: boolean;
 }
 
 interface Started<T> {
@@ -67,9 +70,13 @@ interface Started<T> {
  * once with the stream, then again with the result, or rejects it with the server's error,
  * which is how an error after CopyDone is still seen.
  */
-function startCopy<T>(conn: Conn, sql: string, direction: "readable" | "writable"): Started<T> {
+function startCopy<T>(
+  conn: Conn,
+  claim: CopyClaim,
+  direction: "readable" | "writable",
+): Started<T> {
   // deno-lint-ignore no-explicit-any
-  const query = conn.unsafe(sql) as any;
+  const query = conn.unsafe(claim.sql) as any;
   let onStream!: (s: T) => void, onStreamError!: (e: unknown) => void;
   let onDone!: (r: { count: number | null }) => void, onDoneError!: (e: unknown) => void;
   const stream = new Promise<T>((res, rej) => (onStream = res, onStreamError = rej));
@@ -82,8 +89,10 @@ function startCopy<T>(conn: Conn, sql: string, direction: "readable" | "writable
   let resolved = 0;
   const resolve = query.resolve, reject = query.reject;
   query.resolve = (value: unknown) => {
-    if (resolved++ === 0) onStream(value as T);
-    else onDone(value as { count: number | null });
+    if (resolved++ === 0) {
+      claim.confirm();
+      onStream(value as T);
+    } else onDone(value as { count: number | null });
     return resolve(value);
   };
   query.reject = (error: unknown) => {
@@ -216,6 +225,11 @@ export interface CopyOptions {
   progress?: CopyProgress;
   /** Aborting ends both sides of the copy. */
   signal?: AbortSignal;
+  /**
+   * Relay the rows socket to socket (the default where both connections are plain TCP or Unix
+   * sockets); `false`: through postgres.js's streams, as over TLS.
+   */
+  relay?: boolean;
 }
 
 /**
@@ -231,46 +245,67 @@ export async function copyTable(
 ): Promise<CopyResult> {
   const started = performance.now();
   const progress = options.progress ?? { rows: 0, bytes: 0 };
-  const out = startCopy<Readable>(source, statements.copyOut, "readable");
+  const outClaim = claimCopy(statements.copyOut);
+  const out = startCopy<Readable>(source, outClaim, "readable");
   let readable: Readable;
   try {
     readable = await out.stream;
   } catch (error) {
     throw new CopyFailed("source", error);
+  } finally {
+    outClaim.release();
   }
   // Errors are read from the iterator, the write callbacks and the queries' completion; an
   // 'error' event nobody listens to would crash the process instead.
   readable.on("error", () => {});
-  /** Ends the source's COPY early: cancel it, and drain what is still in flight. */
-  const stopSource = async () => {
+  // The source's rows wait on its socket for the relay (unless over TLS: then in the readable).
+  const held = outClaim.tap?.holding ? outClaim.tap : undefined;
+  /**
+   * Ends the source's COPY early: cancel it, drain what is still in flight, and leave its socket
+   * reading (an error in the chunk that filled the readable would leave it paused: #499 again).
+   */
+  const stopSource = async (error: unknown) => {
+    held?.fail(error);
     await options.cancelSource().catch(() => {});
     readable.resume();
     await out.done.catch(() => {});
+    resumeSocket(readable);
   };
-  const into = startCopy<Writable>(target, statements.copyIn, "writable");
+  const inClaim = claimCopy(statements.copyIn);
+  const into = startCopy<Writable>(target, inClaim, "writable");
   let writable: Writable;
   try {
     writable = await into.stream;
   } catch (error) {
-    await stopSource();
+    await stopSource(error);
     throw new CopyFailed("target", error);
+  } finally {
+    inClaim.release();
   }
   writable.on("error", () => {});
+  const relay = held && inClaim.tap && options.relay !== false
+    ? { from: held, to: inClaim.tap }
+    : undefined;
+  if (!relay) held?.release();
 
   // Which server failed first decides what is reported; the other side's error is a consequence.
   let firstFailure: "source" | "target" | undefined;
   let finished = false;
-  into.done.catch(() => {
+  into.done.catch((error) => {
     firstFailure ??= "target";
+    relay?.from.fail(error);
     if (!finished) options.cancelSource().catch(() => {}); // stop the source at once
   });
-  out.done.catch(() => (firstFailure ??= "source"));
+  out.done.catch((error) => {
+    firstFailure ??= "source";
+    relay?.from.fail(error);
+  });
   // A cancelled source fails the readable, whose error ends the target's COPY with CopyFail.
   const onAbort = () => options.cancelSource().catch(() => {});
   options.signal?.addEventListener("abort", onAbort, { once: true });
   if (options.signal?.aborted) onAbort(); // aborted while the COPY was starting
   try {
-    await pump(readable, writable, progress);
+    await (relay ? relay.from.relayTo(relay.to, progress) : pump(readable, writable, progress));
     // The data ended: make sure the source really completed, not failed after its last row.
     await out.done;
     // Completion is read from the query (see startCopy), not from 'finish'.
@@ -280,16 +315,17 @@ export async function copyTable(
       rows: result.count ?? progress.rows,
       bytes: progress.bytes,
       seconds: (performance.now() - started) / 1000,
+      relayed: relay !== undefined,
     };
   } catch (error) {
     if (!writable.destroyed) writable.destroy(error as Error);
     const targetError = await into.done.then(() => undefined, (e) => e);
     if (firstFailure === "target") {
-      await stopSource();
+      await stopSource(error);
       throw new CopyFailed("target", targetError ?? error);
     }
     const sourceError = await out.done.then(() => undefined, (e) => e);
-    await stopSource();
+    await stopSource(error);
     throw new CopyFailed("source", sourceError ?? error);
   } finally {
     finished = true;

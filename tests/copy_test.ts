@@ -6,14 +6,16 @@
  */
 
 import { Readable } from "node:stream";
-import { assertEquals, assertOk } from "./_assert.ts";
+import { assertEquals, assertOk, assertStringIncludes } from "./_assert.ts";
 import { ACME } from "./_fixtures.ts";
 import { describeSchema, exec, type Pair, tableText, within, withPair } from "./_servers.ts";
 import { openClient } from "../lib/connect.ts";
 import { copyTable, rowsIn } from "../lib/copy.ts";
+import { CopyFailed } from "../lib/errors.ts";
 import { readSchema } from "../lib/catalog.ts";
 import { validateJobs } from "../lib/config.ts";
 import { planTables } from "../lib/plan.ts";
+import { findTool } from "../lib/pg_tools.ts";
 import { runJob } from "../lib/run.ts";
 import type { Job, TableSpec } from "../lib/types.ts";
 import type { RunEvent } from "../lib/events.ts";
@@ -116,6 +118,162 @@ Deno.test("memory stays bounded when the target is slower than the source", asyn
     assertOk(result.growth < bound, `memory grew by ${mb(result.growth)} (bound ${mb(bound)})`);
     const [{ n }] = await pair.target`SELECT count(*)::int AS n FROM big`;
     assertEquals(n, rows);
+/** Two tapped clients of a pair, one reserved connection each, and the source's cancel. */
+async function connections(pair: Pair) {
+  const source = await openClient("source", pair.sourceUrl, { max: 2 });
+  const target = await openClient("target", pair.targetUrl, { max: 1 });
+  const [s, t] = [await source.reserve(), await target.reserve()];
+  const [{ pid }] = await s`SELECT pg_backend_pid() AS pid`;
+  return {
+    s,
+    t,
+    cancelSource: async () => void await source`SELECT pg_cancel_backend(${pid})`,
+    async close() {
+      s.release();
+      t.release();
+      await Promise.all([source.end(), target.end()]);
+    },
+  };
+}
+
+/** A COPY's whole output, in one format, as psql writes it. */
+async function copyBytes(url: string, table: string, format: string): Promise<Uint8Array> {
+  const psql = await findTool("psql");
+  const out = await new Deno.Command(psql.path, {
+    args: [
+      "-X",
+      "-q",
+      url,
+      "-c",
+      `COPY (SELECT * FROM ${table} ORDER BY id) TO STDOUT (FORMAT ${format})`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertOk(out.success, new TextDecoder().decode(out.stderr));
+  return out.stdout;
+}
+
+const ODD_ROWS = String
+  .raw`CREATE TABLE odd (id int PRIMARY KEY, t text, b bytea, j jsonb, a text[], n numeric);
+  INSERT INTO odd SELECT g,
+    CASE g % 7 WHEN 0 THEN NULL WHEN 1 THEN '' WHEN 2 THEN E'tab\there\nnew line \\ back'
+      WHEN 3 THEN 'ünïcödé ✓ ' || repeat('x', g % 300) ELSE md5(g::text) END,
+    CASE WHEN g % 5 = 0 THEN NULL ELSE decode(md5(g::text), 'hex') END,
+    jsonb_build_object('g', g, 's', E'q"\\\\'), ARRAY['a', NULL, E'b\tc'], g / 7.0
+  FROM generate_series(1, 40000) g;
+  INSERT INTO odd VALUES (40001, repeat('large row, longer than any network read. ', 30000),
+    NULL, NULL, NULL, NULL);`;
+
+Deno.test("relayed and streamed COPYs leave byte-identical rows, text and binary", async () => {
+  await withPair("copy-identical", async (pair) => {
+    await exec(pair.source, ODD_ROWS);
+    await exec(pair.target, ODD_ROWS.replace(/INSERT[^;]*;/gs, ""));
+    const c = await connections(pair);
+    try {
+      for (const format of ["text", "binary"]) {
+        for (const relay of [true, false]) {
+          await c.t`TRUNCATE odd`;
+          const copied = await copyTable(c.s, c.t, {
+            copyOut: `COPY (SELECT * FROM odd) TO STDOUT (FORMAT ${format})`,
+            copyIn: `COPY odd FROM STDIN (FORMAT ${format})`,
+          }, { cancelSource: c.cancelSource, relay });
+          assertEquals([copied.rows, copied.relayed], [40001, relay], `${format}, relay ${relay}`);
+          assertEquals(
+            await copyBytes(pair.targetUrl, "odd", format),
+            await copyBytes(pair.sourceUrl, "odd", format),
+            `${format}, relay ${relay}`,
+          );
+        }
+      }
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+Deno.test("an error on either side mid-COPY fails it within seconds; both connections work on", async () => {
+  await withPair("copy-errors", async (pair) => {
+    const table = `CREATE TABLE t (id int PRIMARY KEY, pad text NOT NULL CHECK (pad <> 'bad'))`;
+    await exec(
+      pair.source,
+      `${table}; INSERT INTO t SELECT g, repeat('p', 200) FROM generate_series(1, 300000) g`,
+    );
+    await exec(pair.target, table);
+    const c = await connections(pair);
+    const cases = [
+      // The source fails at row 200000: division by zero, rows already flowing.
+      ["source", "SELECT id, pad || (1 / (200000 - id))::text FROM t", "division by zero"],
+      // The target rejects row 200000 while the source still sends.
+      [
+        "target",
+        "SELECT id, CASE WHEN id = 200000 THEN 'bad' ELSE pad END FROM t",
+        "check constraint",
+      ],
+      // The target rejects the last row, after CopyDone (postgres.js #1173).
+      [
+        "target",
+        "SELECT id, CASE WHEN id = 300000 THEN 'bad' ELSE pad END FROM t",
+        "check constraint",
+      ],
+    ];
+    try {
+      for (const [side, select, message] of cases) {
+        for (const relay of [true, false]) {
+          const started = performance.now();
+          const error = await copyTable(c.s, c.t, {
+            copyOut: `COPY (${select}) TO STDOUT`,
+            copyIn: `COPY t FROM STDIN`,
+          }, { cancelSource: c.cancelSource, relay }).then(() => undefined, (e) => e);
+          const what = `${side} ${message}, relay ${relay}`;
+          assertOk(error instanceof CopyFailed, `${what}: fails`);
+          assertEquals(error.side, side, what);
+          assertStringIncludes(error.message, message);
+          assertOk(performance.now() - started < 10_000, `${what}: within seconds`);
+          // Neither connection is left in COPY, paused, or busy sending rows.
+          assertEquals((await c.s`SELECT 1 AS one`)[0].one, 1, what);
+          assertEquals((await c.t`SELECT count(*)::int AS n FROM t`)[0].n, 0, what);
+        }
+      }
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+Deno.test("memory stays bounded when the target is slower than the source", async () => {
+  await withPair("copy-memory", async (pair) => {
+    // 96 MiB of rows; the target sleeps 20 ms every 1000 rows, about 2 s in all.
+    await exec(
+      pair.source,
+      `CREATE TABLE t AS SELECT g AS id, repeat(md5(g::text), 32) AS pad FROM generate_series(1, 96000) g`,
+    );
+    await exec(
+      pair.target,
+      `CREATE TABLE t (id int, pad text);
+       CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN IF NEW.id % 1000 = 0 THEN PERFORM pg_sleep(0.02); END IF; RETURN NEW; END $$;
+       CREATE TRIGGER slow BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION slow();`,
+    );
+    const c = await connections(pair);
+    try {
+      for (const relay of [true, false]) {
+        await c.t`TRUNCATE t`;
+        const before = Deno.memoryUsage().rss;
+        let peak = before;
+        const sampler = setInterval(() => peak = Math.max(peak, Deno.memoryUsage().rss), 20);
+        const copied = await copyTable(c.s, c.t, {
+          copyOut: "COPY t TO STDOUT",
+          copyIn: "COPY t FROM STDIN",
+        }, { cancelSource: c.cancelSource, relay }).finally(() => clearInterval(sampler));
+        assertEquals(copied.rows, 96000);
+        // Buffered, the rows would add about 96 MiB; a few batches are well under 32 MiB.
+        const grown = (peak - before) / 2 ** 20;
+        assertOk(grown < 32, `relay ${relay}: RSS grew ${grown.toFixed(0)} MiB`);
+      }
+    } finally {
+      await c.close();
+    }
   });
 });
 
