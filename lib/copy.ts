@@ -118,7 +118,11 @@ const MAX_IN_FLIGHT = 2;
  * `socket.resume()`.
  */
 function resumeSocket(readable: Readable): void {
-  (readable as unknown as { _read(size: number): void })._read(0);
+  try {
+    (readable as unknown as { _read(size: number): void })._read(0);
+  } catch {
+    // The connection closed: postgres.js dropped its socket, and nothing is left to read.
+  }
 }
 
 /**

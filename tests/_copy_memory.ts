@@ -1,10 +1,9 @@
 /**
- * Run by copy_test.ts as a process of its own, so that no other test's memory is counted:
- * copies one table with `copyTable` and prints, as JSON, the rows copied and how much the
- * process's resident set grew during the copy (its peak, sampled every 20 ms, over its size
- * once both connections were open).
- *
- * deno run -A tests/_copy_memory.ts SOURCE_URL TARGET_URL COPY_OUT COPY_IN
+ * A copy in a process of its own, for the memory test in copy_test.ts (the test process also
+ * runs the test files beside it), started with `--v8-flags=--expose-gc`. Prints one JSON line:
+ * the rows copied and the most memory the copy held: every 50 ms, after a full garbage
+ * collection, the heap and the buffers in use, over what they were before. (The resident set
+ * also holds buffers already dropped until the collector runs, some tens of MiB.)
  *
  * @module
  */
@@ -12,20 +11,29 @@
 import { openClient } from "../lib/connect.ts";
 import { copyTable } from "../lib/copy.ts";
 
-const [sourceUrl, targetUrl, copyOut, copyIn] = Deno.args;
-const source = await openClient("source", sourceUrl);
-const target = await openClient("target", targetUrl);
-const [s, t] = [await source.reserve(), await target.reserve()];
-const baseline = Deno.memoryUsage().rss;
-let peak = baseline;
-const sampler = setInterval(() => peak = Math.max(peak, Deno.memoryUsage().rss), 20);
-try {
-  const { rows } = await copyTable(s, t, { copyOut, copyIn }, { cancelSource: async () => {} });
-  peak = Math.max(peak, Deno.memoryUsage().rss);
-  console.log(JSON.stringify({ rows, growth: peak - baseline }));
-} finally {
-  clearInterval(sampler);
-  s.release();
-  t.release();
-  await Promise.all([source.end(), target.end()]);
+const gc = (globalThis as unknown as { gc: () => void }).gc;
+
+/** The heap and buffers in use, after a full collection. */
+function held(): number {
+  gc();
+  const m = Deno.memoryUsage();
+  return m.heapUsed + m.external;
 }
+
+const { sourceUrl, targetUrl, copyOut, copyIn, relay } = JSON.parse(Deno.args[0]);
+const source = await openClient("source", sourceUrl, { max: 2 });
+const target = await openClient("target", targetUrl, { max: 1 });
+const [s, t] = [await source.reserve(), await target.reserve()];
+const [{ pid }] = await s`SELECT pg_backend_pid() AS pid`;
+const before = held();
+let peak = before;
+const sampler = setInterval(() => peak = Math.max(peak, held()), 50);
+const copied = await copyTable(s, t, { copyOut, copyIn }, {
+  cancelSource: async () => void await source`SELECT pg_cancel_backend(${pid})`,
+  relay,
+}).finally(() => clearInterval(sampler));
+const grown = peak - before;
+s.release();
+t.release();
+await Promise.all([source.end(), target.end()]);
+console.log(JSON.stringify({ rows: copied.rows, grown }));
