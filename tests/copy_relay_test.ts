@@ -133,14 +133,19 @@ Deno.test("every CopyData reaches the target whole and in order, however the rea
   }
 });
 
-Deno.test("a full target pauses the source until it drains", async () => {
+/** A source's COPY OUT relayed to a target's COPY IN whose socket's buffer is full. */
+function relayingWithFullTarget() {
   const source = side(), target = side();
   send(source, "COPY t TO STDOUT");
   send(target, "COPY t FROM STDIN");
   target.tap.socket.emit("data", message("G", new Uint8Array([0, 0, 0])));
   source.socket.emit("data", message("H", new Uint8Array([0, 0, 0])));
   target.socket.accepting = false;
-  const relayed = source.tap.relayTo(target.tap, { rows: 0, bytes: 0 });
+  return { source, target, relayed: source.tap.relayTo(target.tap, { rows: 0, bytes: 0 }) };
+}
+
+Deno.test("a full target pauses the source until it drains", async () => {
+  const { source, target, relayed } = relayingWithFullTarget();
   source.socket.emit("data", Buffer.concat(rowsOf(3)));
   assertOk(source.socket.paused, "paused while the target's buffer is full");
   target.socket.accepting = true;
@@ -151,13 +156,7 @@ Deno.test("a full target pauses the source until it drains", async () => {
 });
 
 Deno.test("after a failure the rest is dropped, the source reads on, and postgres.js sees its end", async () => {
-  const source = side(), target = side();
-  send(source, "COPY t TO STDOUT");
-  send(target, "COPY t FROM STDIN");
-  target.tap.socket.emit("data", message("G", new Uint8Array([0, 0, 0])));
-  source.socket.emit("data", message("H", new Uint8Array([0, 0, 0])));
-  target.socket.accepting = false;
-  const relayed = source.tap.relayTo(target.tap, { rows: 0, bytes: 0 });
+  const { source, target, relayed } = relayingWithFullTarget();
   const [first, ...rest] = rowsOf(5);
   source.socket.emit("data", Buffer.concat([first, rest[0].subarray(0, 3)]));
   const failure = relayed.then(() => "resolved", (e) => (e as Error).message);
