@@ -14,10 +14,13 @@
  *
  * @example
  * ```ts
+ * import { connect } from "node:net";
+ * import type { Conn } from "./connect.ts";
  * import { claimCopy, tapSocket } from "./copy_relay.ts";
- * const socket = tapSocket(connect(5432, "127.0.0.1")); // in postgres.js's `socket` option
+ * declare const conn: Conn;
+ * tapSocket(connect(5432, "127.0.0.1")); // returned to postgres.js's `socket` option
  * const out = claimCopy("COPY t TO STDOUT");
- * conn.unsafe(out.sql); // …then out.confirmed(), out.tap?.relayTo(target, progress)
+ * conn.unsafe(out.sql); // …then out.confirmed, out.tap?.relayTo(target, progress)
  * ```
  * @module
  */
@@ -427,7 +430,9 @@ export class Tap {
  *
  * @example
  * ```ts
- * postgres({ socket: () => tapSocket(connect(5432, "127.0.0.1")) });
+ * import { connect } from "node:net";
+ * // What postgres.js's `socket` option returns (see connect.ts):
+ * const socket = tapSocket(connect(5432, "127.0.0.1"));
  * ```
  */
 export function tapSocket<S extends Socket>(socket: S): S {
