@@ -30,7 +30,7 @@
 
 import type { Readable, Writable } from "node:stream";
 import type { Conn } from "./connect.ts";
-import { claimCopy, type CopyClaim } from "./copy_relay.ts";
+import { BINARY_SIGNATURE, claimCopy, type CopyClaim } from "./copy_relay.ts";
 import { CopyFailed } from "./errors.ts";
 
 /** Bytes gathered before one write to the target (measured: 128–512 KiB is 3× one-per-row). */
@@ -185,7 +185,6 @@ function pump(readable: Readable, writable: Writable, progress: CopyProgress): P
 }
 
 /** Binary COPY's signature, its flags and header extension length: the 19-byte header. */
-const BINARY_SIGNATURE = [0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00];
 const BINARY_HEADER = 19;
 
 /**

@@ -362,8 +362,8 @@ export class Tap {
       if (at + 5 > chunk.length) break;
       const end = at + 1 + lengthAt(chunk, at);
       if (end > chunk.length) break;
+      if (!binaryFrame(chunk, at + 5, end)) rows++;
       at = end;
-      rows++;
     }
     // The completed message's rest and the whole messages after it: one write.
     if (at > 0) this.#forward(chunk.subarray(0, at));
@@ -438,4 +438,22 @@ export class Tap {
 export function tapSocket<S extends Socket>(socket: S): S {
   new Tap(socket);
   return socket;
+}
+
+/** The signature that starts binary COPY's header (19 bytes with its flags and extension length). */
+export const BINARY_SIGNATURE = [0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00];
+
+/**
+ * A CopyData payload (`chunk[from..to)`) that holds no row: binary COPY's trailer (`-1`) or its
+ * header alone (with the trailer, for no rows); the header sent with the first row is one row.
+ * Only those few bytes are looked at, so the hot path stays free of per-row work.
+ */
+function binaryFrame(chunk: Uint8Array, from: number, to: number): boolean {
+  const size = to - from;
+  if (size === 2) return chunk[from] === 0xff && chunk[from + 1] === 0xff;
+  if (size !== 19 && size !== 21) return false;
+  for (let i = 0; i < BINARY_SIGNATURE.length; i++) {
+    if (chunk[from + i] !== BINARY_SIGNATURE[i]) return false;
+  }
+  return size === 19 || (chunk[from + 19] === 0xff && chunk[from + 20] === 0xff);
 }
