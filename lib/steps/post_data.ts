@@ -35,14 +35,9 @@ import {
 } from "../shadow.ts";
 import { refreshSql } from "../schema_objects.ts";
 import { searchPath, setLocalSql } from "../sql.ts";
-import {
-  type Archive,
-  runScript,
-  sectionBatches,
-  statementTransactions,
-  transactions,
-} from "../structure.ts";
-import { type TargetState, withName } from "../target.ts";
+import { type Archive, sectionBatches, statementTransactions, transactions } from "../structure.ts";
+import type { TargetState } from "../target.ts";
+import { runUnderSourceName } from "./structure.ts";
 import { describeEntry, PG_CONSTRAINT, selectToc, tocKey, tocSelection } from "../toc.ts";
 
 /** What the post-data step needs. */
@@ -171,28 +166,22 @@ export async function postData(ctx: JobContext, input: PostDataInput): Promise<v
   );
   // Each statement on a table locks it, its TOAST table and indexes: 4 is an upper bound. The
   // shadow carries the source schema's name for a moment: one run at a time borrows it.
-  await withName(
+  await runUnderSourceName(
+    ctx,
     input.lock,
-    config.source.schema,
-    () =>
-      runScript(
-        plan.tools,
-        config.connections.target,
-        transactions([
-          ...statementTransactions(keys, budget, 4),
-          ...batches.map((body) => ({ before: prologue, body, after: epilogue })),
-          ...statementTransactions(
-            [...refresh, ...plan.routines.alter],
-            budget,
-            4,
-            prologue,
-            epilogue,
-          ),
-          ...statementTransactions(after, budget, 4, [searchPathSql]),
-        ]),
-        ctx.signal,
+    plan.tools,
+    transactions([
+      ...statementTransactions(keys, budget, 4),
+      ...batches.map((body) => ({ before: prologue, body, after: epilogue })),
+      ...statementTransactions(
+        [...refresh, ...plan.routines.alter],
+        budget,
+        4,
+        prologue,
+        epilogue,
       ),
-    { onWait: (message) => ctx.info(message), signal: ctx.signal },
+      ...statementTransactions(after, budget, 4, [searchPathSql]),
+    ]),
   );
 }
 

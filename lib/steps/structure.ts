@@ -25,6 +25,7 @@
 
 import type { Conn } from "../connect.ts";
 import type { JobContext } from "../job_context.ts";
+import type { ClientTools } from "../pg_tools.ts";
 import type { SourcePlan } from "../plan.ts";
 import {
   jobDance,
@@ -133,21 +134,33 @@ export async function restorePreData(ctx: JobContext, input: PreDataInput): Prom
       ...created.map((e) => [e.name, names.shadow] as const),
     ]),
   };
-  // The shadow carries the source schema's name for a moment: one run at a time borrows it.
-  await withName(
+  await runUnderSourceName(
+    ctx,
     input.lock,
-    config.source.schema,
-    () =>
-      runScript(
-        plan.tools,
-        config.connections.target,
-        transactions(batches.map((body, i) => {
-          const { prologue, epilogue } = i === 0 ? dance(targetState, marker) : dance(later);
-          return { before: prologue, body, after: epilogue };
-        })),
-        ctx.signal,
-      ),
-    { onWait: (message) => ctx.info(message), signal: ctx.signal },
+    plan.tools,
+    transactions(batches.map((body, i) => {
+      const { prologue, epilogue } = i === 0 ? dance(targetState, marker) : dance(later);
+      return { before: prologue, body, after: epilogue };
+    })),
   );
   return await readTargetState(input.lock);
+}
+
+/**
+ * Runs a script of transactions on the target while the shadow schema carries the source
+ * schema's name in them: one run at a time borrows a name on a target database (`withName`),
+ * and a run that waits for it says so.
+ */
+export async function runUnderSourceName(
+  ctx: JobContext,
+  lock: Conn,
+  tools: ClientTools,
+  script: string,
+): Promise<void> {
+  await withName(
+    lock,
+    ctx.config.source.schema,
+    () => runScript(tools, ctx.config.connections.target, script, ctx.signal),
+    { onWait: (message) => ctx.info(message), signal: ctx.signal },
+  );
 }
