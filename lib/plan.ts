@@ -25,7 +25,7 @@ import type { ForeignKey, Structure } from "./source_objects.ts";
 import type { Index } from "./indexes.ts";
 import { isClear, isMask, maskColumnProblem, maskSql } from "./mask.ts";
 import type { ClientTools } from "./pg_tools.ts";
-import type { RoutineNotes } from "./schema_objects.ts";
+import type { RoutineNotes } from "./routines.ts";
 import { constraintUsingIndexSql, createIndexSql } from "./shadow.ts";
 import { copyInSql, type CopyOutInput, copyOutSql, qualify, selectSql, whereSql } from "./sql.ts";
 import { PG_CLASS, PG_CONSTRAINT, tocKey } from "./toc.ts";

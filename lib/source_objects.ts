@@ -18,7 +18,8 @@
 
 import { oidArray, type SchemaCatalog } from "./catalog.ts";
 import type { Conn } from "./connect.ts";
-import { chooseObjects, type Routine, type SchemaRelation } from "./schema_objects.ts";
+import { type Routine } from "./routines.ts";
+import { chooseObjects, type SchemaRelation } from "./schema_objects.ts";
 import { quoteLiteral, searchPath, setLocalSql } from "./sql.ts";
 import { PG_CLASS, PG_CONSTRAINT, tocKey } from "./toc.ts";
 import type { LeftOutObject, ObjectsMode } from "./types.ts";

@@ -1,8 +1,8 @@
 /**
  * The whole schema, not only its tables: which objects a job brings per `objects` mode, what it
  * leaves out and why (warnings, `--dry-run`, `--json`), routines' search paths moved to the
- * target schema, materialized views filled from the copied rows; pure decisions first, then jobs
- * on real servers with the `SHOP` fixture (every kind of object), into a schema of another name
+ * target schema (decided in `routines_test.ts`), materialized views filled from the copied rows;
+ * pure decisions first, then jobs on real servers with the `SHOP` fixture (every kind of object), into a schema of another name
  * and of the same name.
  */
 
@@ -19,11 +19,8 @@ import {
   chooseObjects,
   countKinds,
   leftOutWarnings,
-  namesSchema,
   type ObjectNode,
   refreshSql,
-  routineNotes,
-  searchPathElements,
   unhandledObjects,
 } from "../lib/schema_objects.ts";
 import { planJob, runJob } from "../lib/run.ts";
@@ -127,48 +124,6 @@ Deno.test("chooseObjects: what a copied table needs that is not brought is missi
   assertEquals(chooseObjects({ ...fine, mode: "tables" }).missing, [
     'type p on s.r10 needs view "r20"',
   ]);
-});
-
-Deno.test("routineNotes: SET search_path naming the source schema moves; bodies naming it warn", () => {
-  const routines = [
-    { identity: "s.a()", kind: "f", language: "plpgsql", config: ["search_path=s"], source: "x" },
-    {
-      identity: "s.b(integer)",
-      kind: "p",
-      language: "sql",
-      config: ['search_path="$user", s, pg_temp', "work_mem=1MB"],
-      source: "INSERT INTO S.t VALUES (1)",
-    },
-    { identity: "s.c()", kind: "f", language: "sql", config: [], source: "SELECT 1 FROM bus.t" },
-    { identity: "s.d()", kind: "f", language: "c", config: [], source: "s.d" },
-  ];
-  const notes = routineNotes(routines, "s", "Staging");
-  assertEquals(notes.alter.map((a) => a.split("\n")[1]), [
-    'ALTER FUNCTION s.a() SET search_path = "Staging"',
-    'ALTER PROCEDURE s.b(integer) SET search_path = "$user", "Staging", pg_temp',
-  ]);
-  assertEquals(notes.moved, ["s.a()", "s.b(integer)"]);
-  assertEquals(notes.warnings.length, 1);
-  assertStringIncludes(notes.warnings[0], 'procedure s.b(integer) names schema "s" in its body');
-  assertEquals(routineNotes(routines, "s", "s"), { alter: [], moved: [], warnings: [] });
-});
-
-Deno.test("searchPathElements and namesSchema", () => {
-  assertEquals(searchPathElements('"$user", shop, "Odd, ""Name"""'), [
-    '"$user"',
-    "shop",
-    '"Odd, ""Name"""',
-  ]);
-  assertEquals(searchPathElements(""), []);
-  const lower = namesSchema("shop");
-  assertOk(lower.test("SELECT * FROM shop.orders"));
-  assertOk(lower.test('SELECT * FROM "shop" . orders'));
-  assertOk(lower.test("SELECT * FROM SHOP.orders"));
-  assertOk(!lower.test("SELECT * FROM workshop.orders"));
-  assertOk(!lower.test("SELECT shop FROM t"));
-  const mixed = namesSchema("Shop");
-  assertOk(mixed.test('SELECT * FROM "Shop".orders'));
-  assertOk(!mixed.test("SELECT * FROM Shop.orders"), "unquoted, it names schema shop");
 });
 
 Deno.test("refreshSql follows the dump's order and skips what the source left unpopulated", () => {

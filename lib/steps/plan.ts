@@ -40,7 +40,8 @@ import {
   type TablePlan,
   tableRole,
 } from "../plan.ts";
-import { leftOutWarnings, routineNotes } from "../schema_objects.ts";
+import { routineNotes } from "../routines.ts";
+import { leftOutWarnings } from "../schema_objects.ts";
 import { packBatches, readLockBudget } from "../lock_budget.ts";
 import type { SubsetPlan } from "../subset.ts";
 import { subsetStep } from "../subset_step.ts";
