@@ -12,7 +12,7 @@
  * declare const job: JobConfig, catalog: SchemaCatalog;
  * const tables = planTables(job, catalog);
  * tables[0].copyOut; // 'COPY (SELECT … FROM ONLY "public"."orders" …) TO STDOUT'
- * const pieces = copyPieces(tables, { workers: 2, splitAbove: SPLIT_ABOVE, tidRangeScan: true, schema: "shadow" });
+ * const pieces = copyPieces(tables, { workers: 2, streams: 1, splitAbove: SPLIT_ABOVE, tidRangeScan: true, schema: "shadow" });
  * ```
  * @module
  */
@@ -202,10 +202,11 @@ export interface CopyPiece {
   /** The target statement. */
   copyIn: string;
   /**
-   * A whole plain table: the target truncates it and loads it with `COPY … FREEZE` in one
-   * transaction, so its rows are written frozen and all-visible, and nothing later (the index
-   * builds, `ANALYZE`, the first readers, `VACUUM`) rewrites its pages to set hint bits. The parts
-   * of a split table load concurrently into one table, which only one transaction could truncate.
+   * A whole plain table, or the first part of a split one: the target truncates the table and
+   * loads the piece with `COPY … FREEZE` in one transaction, so its rows are written frozen and
+   * all-visible, and nothing later (the index builds, `ANALYZE`, the first readers, `VACUUM`)
+   * rewrites its pages to set hint bits. The other parts of a split table wait for that
+   * transaction (the truncation locks the table), then load side by side, not frozen.
    */
   freeze: boolean;
   /** This piece's number (1-based) among its table's `parts`; 1 of 1 for a whole table. */
@@ -219,6 +220,8 @@ export interface CopyPiece {
 export interface PieceOptions {
   /** Pieces copied at once. */
   workers: number;
+  /** Copies the machines can run at full speed at once (see `copyStreams`). */
+  streams: number;
   /** The smallest table that may be split (bytes on disk). */
   splitAbove: number;
   /** The source answers a `ctid` range with a TID range scan (PostgreSQL 14 and later). */
@@ -228,15 +231,52 @@ export interface PieceOptions {
 }
 
 /**
- * Divides the copy step into pieces, largest first. A plain table larger than `splitAbove` and
- * than its share of the job (all bytes / workers) would finish last alone: it is split into
- * ranges of pages, up to one per worker, each read in the job's snapshot (which makes every row
- * version visible to it belong to exactly one range; the last range is open-ended).
+ * How many copies can run at full speed at once. Each keeps a source backend and a target backend
+ * busy (pg-xmat's own share is small): when both servers run on this host (a loopback address or
+ * a Unix socket), they share its cores, one copy for every two; elsewhere their cores are not
+ * known here, and the workers asked for are taken at their word.
+ *
+ * @example
+ * ```ts
+ * copyStreams({ workers: 4, cores: 2, serversHere: true }); // 1
+ * copyStreams({ workers: 4, cores: 2, serversHere: false }); // 4
+ * ```
+ */
+export function copyStreams(
+  o: { workers: number; cores: number; serversHere: boolean },
+): number {
+  return o.serversHere ? Math.max(1, Math.min(o.workers, Math.floor(o.cores / 2))) : o.workers;
+}
+
+/**
+ * Whether every host of a connection is this machine: a loopback address, `localhost`, or a Unix
+ * socket directory.
+ *
+ * @example
+ * ```ts
+ * onThisHost(["127.0.0.1"]); // true
+ * onThisHost(["db.example.com"]); // false
+ * ```
+ */
+export function onThisHost(hosts: readonly string[]): boolean {
+  return hosts.every((h) =>
+    h.startsWith("/") || h === "localhost" || h === "::1" || /^127\./.test(h)
+  );
+}
+
+/**
+ * Divides the copy step into pieces, largest first. A split costs the parts after the first
+ * their `FREEZE` (they load after the first part's transaction, side by side) and shortens the
+ * table's copy from T to about T/k (first part) + T/k (the others at once), so it is used only
+ * when that gains: a plain table larger than `splitAbove` and than its share of the job (all
+ * bytes / workers), with at least 3 streams to split it into (`streams`, `workers`). Each range
+ * of pages is read in the job's snapshot (which makes every row version visible to it belong to
+ * exactly one range; the last range is open-ended).
  *
  * @example
  * ```ts
  * declare const plans: TablePlan[];
- * copyPieces(plans, { workers: 4, splitAbove: SPLIT_ABOVE, tidRangeScan: true, schema: "shadow" })
+ * copyPieces(plans, { workers: 4, streams: 4, splitAbove: SPLIT_ABOVE, tidRangeScan: true, schema: "shadow" })
  *   .map((p) => `${p.plan.table.name} ${p.part}/${p.parts}`); // ["orders 1/3", "orders 2/3", …]
  * ```
  */
@@ -247,25 +287,20 @@ export function copyPieces(plans: readonly TablePlan[], options: PieceOptions): 
   for (const plan of plans) {
     const { table } = plan;
     // A subset's query computes its closure first: each part would compute it again.
-    const splittable = options.tidRangeScan && !table.partitioned && options.workers > 1 &&
+    const splittable = options.tidRangeScan && !table.partitioned &&
       plan.query.with === undefined &&
       table.bytes > options.splitAbove && table.bytes > total / options.workers;
-    const parts = splittable
-      ? Math.min(options.workers, table.pages, Math.ceil(table.bytes / share))
-      : 1;
-    const copyIn = copyInSql(
-      options.schema,
-      table.name,
-      plan.columns,
-      plan.format,
-      parts === 1 && !table.partitioned,
-    );
-    if (parts <= 1) {
+    const most = Math.min(options.workers, options.streams, table.pages);
+    const parts = splittable && most >= 3 ? Math.min(most, Math.ceil(table.bytes / share)) : 1;
+    const copyIn = (freeze: boolean) =>
+      copyInSql(options.schema, table.name, plan.columns, plan.format, freeze);
+    if (parts < 3) {
+      const freeze = !table.partitioned;
       pieces.push({
         plan,
         copyOut: plan.copyOut,
-        copyIn,
-        freeze: !table.partitioned,
+        copyIn: copyIn(freeze),
+        freeze,
         part: 1,
         parts: 1,
         bytes: table.bytes,
@@ -278,8 +313,8 @@ export function copyPieces(plans: readonly TablePlan[], options: PieceOptions): 
       pieces.push({
         plan,
         copyOut: copyOutSql({ ...plan.query, pages }, plan.format),
-        copyIn,
-        freeze: false,
+        copyIn: copyIn(i === 0),
+        freeze: i === 0,
         part: i + 1,
         parts,
         bytes: table.bytes / parts,

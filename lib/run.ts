@@ -32,7 +32,7 @@ import { describePlan } from "./dry_run.ts";
 import type { EventHandler } from "./events.ts";
 import { JobContext } from "./job_context.ts";
 import { type RunSalt, runSalt, SALT_ENV } from "./mask_key.ts";
-import { type FormatChoice, SPLIT_ABOVE } from "./plan.ts";
+import { copyStreams, type FormatChoice, onThisHost, SPLIT_ABOVE } from "./plan.ts";
 import { shadowNames } from "./shadow.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { countKinds } from "./schema_objects.ts";
@@ -63,6 +63,11 @@ export interface RunOptions {
    * split into ranges of pages copied by several workers (default `SPLIT_ABOVE`, 256 MiB).
    */
   splitAbove?: number;
+  /**
+   * Copies the machines can run at full speed at once; a table is split only into 3 or more
+   * (default: one per two cores when both servers are on this host, else `jobs`).
+   */
+  streams?: number;
   /** Aborting stops the copies, cancels server work and removes the shadow schema. */
   signal?: AbortSignal;
   /** How long one swap attempt waits for the target schema's locks (default 5000 ms). */
@@ -250,7 +255,22 @@ export function runJobConfig(config: JobConfig, options: RunOptions = {}): Promi
     const splitAbove = options.splitAbove ?? SPLIT_ABOVE;
     const reports = await ctx.step(
       "copy",
-      () => copyData(ctx, { source, target, snapshot, plan, shadow, parallel, splitAbove }),
+      () =>
+        copyData(ctx, {
+          source,
+          target,
+          snapshot,
+          plan,
+          shadow,
+          parallel,
+          splitAbove,
+          streams: options.streams ?? copyStreams({
+            workers: parallel,
+            cores: navigator.hardwareConcurrency ?? 1,
+            serversHere: onThisHost(config.connections.source.hosts) &&
+              onThisHost(config.connections.target.hosts),
+          }),
+        }),
       `${tables}, ${parallel} at a time`,
     );
     await ctx.step(

@@ -1,16 +1,22 @@
 /**
- * The copy step's scheduler, without a server: a table's index builds wait for its last piece,
- * its `ANALYZE` for its last build, workers wait while running tasks may make work ready, and a
- * closed queue hands out nothing.
+ * The copy step's schedule, without a server: the longest chain of work first (a table's copy,
+ * its index builds, its ANALYZE); a table's index builds wait for its last piece, its `ANALYZE`
+ * for its last build, a split table's other parts for its first (loaded frozen); workers wait
+ * while running tasks may make work ready, and a closed queue hands out nothing.
  */
 
 import { assertEquals } from "./_assert.ts";
 import { CopyQueue, type CopyTask } from "../lib/copy_queue.ts";
 import type { CopyPiece, IndexBuild } from "../lib/plan.ts";
 
-/** The parts of a piece the queue reads: its table, its number among the table's parts. */
-function piece(table: string, part = 1, parts = 1): CopyPiece {
-  return { plan: { table: { name: table } }, part, parts } as unknown as CopyPiece;
+/** The parts of a piece the queue reads: its table and size, its number among the table's parts. */
+function piece(table: string, bytes: number, part = 1, parts = 1): CopyPiece {
+  return {
+    plan: { table: { name: table, bytes } },
+    part,
+    parts,
+    bytes: bytes / parts,
+  } as unknown as CopyPiece;
 }
 
 function build(table: string, index: string): IndexBuild {
@@ -45,31 +51,93 @@ async function settled(promise: Promise<unknown>): Promise<boolean> {
   return done;
 }
 
-Deno.test("copy queue: pieces first; builds after a table's last piece; ANALYZE after its last build", async () => {
+Deno.test("copy queue: builds after a table's last piece; ANALYZE after its last build", async () => {
   const queue = new CopyQueue(
-    [piece("a", 1, 2), piece("a", 2, 2), piece("b")],
+    [piece("a", 1000, 1, 2), piece("a", 1000, 2, 2), piece("b", 100)],
     [build("a", "a_1"), build("a", "a_2")],
     new Set(["a", "b"]),
   );
   assertEquals(await drain(queue), [
     "copy a 1/2",
     "copy a 2/2",
-    "copy b 1/1",
     "index a_1",
     "index a_2",
-    "analyze b",
+    "copy b 1/1",
     "analyze a",
+    "analyze b",
     "end",
   ]);
 });
 
+Deno.test("copy queue: the longest chain first, a large table's indexes before a small table's copy", async () => {
+  const queue = new CopyQueue(
+    [piece("customers", 400), piece("orders", 1000), piece("events", 300), piece("tiny", 10)],
+    [
+      build("orders", "orders_pkey"),
+      build("orders", "orders_at"),
+      build("customers", "customers_pkey"),
+    ],
+    new Set(["orders", "customers", "events", "tiny"]),
+  );
+  const order: string[] = [];
+  const take = async () => {
+    const task = await queue.next();
+    order.push(describe(task));
+    return task!;
+  };
+  // Two workers.
+  const [a, b] = [await take(), await take()];
+  queue.done(b); // customers loaded: its index (96) waits behind events' copy (312)
+  const c = await take();
+  queue.done(a); // orders loaded: its indexes (240 each) before tiny's copy and customers' index
+  const [d, e] = [await take(), await take()];
+  for (const task of [c, d, e]) queue.done(task);
+  for (let i = 0, task = await take(); task && i < 20; task = await take(), i++) queue.done(task);
+  assertEquals(order, [
+    "copy orders 1/1",
+    "copy customers 1/1",
+    "copy events 1/1",
+    "index orders_pkey",
+    "index orders_at",
+    "index customers_pkey",
+    "analyze orders",
+    "analyze customers",
+    "analyze events",
+    "copy tiny 1/1",
+    "analyze tiny",
+    "end",
+  ]);
+});
+
+Deno.test("copy queue: a split table's other parts wait for its first part, loaded frozen", async () => {
+  const queue = new CopyQueue(
+    [piece("big", 900, 1, 3), piece("big", 900, 2, 3), piece("big", 900, 3, 3), piece("s", 100)],
+    [],
+    new Set(),
+  );
+  const first = await queue.next();
+  assertEquals(describe(first), "copy big 1/3");
+  const small = await queue.next();
+  assertEquals(describe(small), "copy s 1/1");
+  queue.done(small!);
+  const waiting = queue.next();
+  assertEquals(await settled(waiting), false, "part 2 waits while part 1's transaction is open");
+  queue.done(first!);
+  assertEquals(describe(await waiting), "copy big 2/3");
+  assertEquals(describe(await queue.next()), "copy big 3/3");
+});
+
 Deno.test("copy queue: a table not chosen for ANALYZE gets none", async () => {
-  const queue = new CopyQueue([piece("a"), piece("b")], [build("b", "b_1")], new Set(["b"]));
+  const queue = new CopyQueue(
+    [piece("a", 200), piece("b", 100)],
+    [build("b", "b_1")],
+    new Set(["b"]),
+  );
   assertEquals(await drain(queue), ["copy a 1/1", "copy b 1/1", "index b_1", "analyze b", "end"]);
 });
 
 Deno.test("copy queue: a worker waits while a running task may make work ready", async () => {
-  const queue = new CopyQueue([piece("a")], [build("a", "a_1")], new Set());
+  const queue = new CopyQueue([piece("a", 100)], [build("a", "a_1")], new Set());
   const copy = await queue.next();
   assertEquals(describe(copy), "copy a 1/1");
   const waiting = queue.next();
@@ -84,7 +152,7 @@ Deno.test("copy queue: a worker waits while a running task may make work ready",
 });
 
 Deno.test("copy queue: close ends it for a waiting worker and for every later call", async () => {
-  const queue = new CopyQueue([piece("a")], [build("a", "a_1")], new Set(["a"]));
+  const queue = new CopyQueue([piece("a", 100)], [build("a", "a_1")], new Set(["a"]));
   const copy = await queue.next();
   const waiting = queue.next();
   queue.close();

@@ -4,7 +4,15 @@ import { ConfigError } from "../lib/errors.ts";
 import type { SchemaCatalog } from "../lib/catalog.ts";
 import type { Index } from "../lib/indexes.ts";
 import { column as col, table } from "./_fixtures.ts";
-import { analyzedInCopy, copyPieces, indexBuilds, mayOrphan, planTables } from "../lib/plan.ts";
+import {
+  analyzedInCopy,
+  copyPieces,
+  copyStreams,
+  indexBuilds,
+  mayOrphan,
+  onThisHost,
+  planTables,
+} from "../lib/plan.ts";
 
 const CATALOG: SchemaCatalog = {
   schema: "app",
@@ -108,7 +116,7 @@ Deno.test("format auto uses binary only where every column is binary-safe", () =
   assertStringIncludes(plans[1].copyOut, "(FORMAT binary)");
 });
 
-const PIECES = { workers: 2, splitAbove: 1000, tidRangeScan: true, schema: "sh" };
+const PIECES = { workers: 2, streams: 2, splitAbove: 1000, tidRangeScan: true, schema: "sh" };
 
 Deno.test("pieces: whole tables load frozen, partitioned ones not; auto is the default format", () => {
   const pieces = copyPieces(planTables(job({ "*": {} }), CATALOG), PIECES);
@@ -123,15 +131,15 @@ Deno.test("pieces: whole tables load frozen, partitioned ones not; auto is the d
   assertEquals(pieces[1].copyIn, 'COPY "sh"."events" ("id", "at") FROM STDIN (FORMAT binary)');
 });
 
-Deno.test("pieces: a table larger than its share is split into page ranges, the last open-ended", () => {
+Deno.test("pieces: a table larger than its share is split into page ranges, the first frozen", () => {
   const big = table(20, "big", [col("id")], { bytes: 9000, pages: 100 });
   const small = table(21, "small", [col("id")], { bytes: 1000, pages: 10 });
   const catalog = { ...CATALOG, tables: [big, small] };
   const plans = planTables(job({ "*": { where: { id: { gt: 0 } } } }), catalog, "text");
-  const pieces = copyPieces(plans, { ...PIECES, workers: 3 });
+  const pieces = copyPieces(plans, { ...PIECES, workers: 3, streams: 3 });
   assertEquals(
     pieces.map((p) => [p.plan.table.name, p.part, p.parts, p.freeze]),
-    [["big", 1, 3, false], ["big", 2, 3, false], ["big", 3, 3, false], ["small", 1, 1, true]],
+    [["big", 1, 3, true], ["big", 2, 3, false], ["big", 3, 3, false], ["small", 1, 1, true]],
   );
   assertEquals(
     pieces.map((p) => p.copyOut.replace(/.* WHERE /, "").replace(") TO STDOUT", "")),
@@ -142,14 +150,32 @@ Deno.test("pieces: a table larger than its share is split into page ranges, the 
       `"id" > 0`,
     ],
   );
-  assertEquals(pieces[0].copyIn, 'COPY "sh"."big" ("id") FROM STDIN');
-  // Not split: below the threshold, one worker, no TID range scans (before PostgreSQL 14).
-  for (const options of [{ splitAbove: 10_000 }, { workers: 1 }, { tidRangeScan: false }]) {
-    assertEquals(copyPieces(plans, { ...PIECES, workers: 3, ...options }).length, 2);
+  assertEquals(pieces[0].copyIn, 'COPY "sh"."big" ("id") FROM STDIN (FREEZE)');
+  assertEquals(pieces[1].copyIn, 'COPY "sh"."big" ("id") FROM STDIN');
+  // Not split: below the threshold, fewer than 3 workers or streams (the first part, frozen,
+  // loads before the others: 2 parts take as long as one), no TID range scans (before 14).
+  for (
+    const options of [
+      { splitAbove: 10_000 },
+      { workers: 2 },
+      { streams: 2 },
+      { tidRangeScan: false },
+    ]
+  ) {
+    assertEquals(copyPieces(plans, { ...PIECES, workers: 3, streams: 3, ...options }).length, 2);
   }
   // Not split: no larger than its share of the job.
   const even = { ...catalog, tables: [big, { ...small, bytes: 9000 }] };
   assertEquals(copyPieces(planTables(job({ "*": {} }), even), PIECES).length, 2);
+});
+
+Deno.test("copy streams: one per two cores when both servers are on this host", () => {
+  assertEquals(copyStreams({ workers: 4, cores: 2, serversHere: true }), 1);
+  assertEquals(copyStreams({ workers: 4, cores: 8, serversHere: true }), 4);
+  assertEquals(copyStreams({ workers: 2, cores: 16, serversHere: true }), 2);
+  assertEquals(copyStreams({ workers: 4, cores: 2, serversHere: false }), 4);
+  assertEquals(onThisHost(["127.0.0.1", "localhost", "::1", "/var/run/postgresql"]), true);
+  assertEquals(onThisHost(["127.0.0.1", "db.internal"]), false);
 });
 
 Deno.test("mayOrphan: only filters, transforms of the key's columns, or a NOT VALID key", () => {

@@ -1,8 +1,8 @@
 /**
  * The copy step: workers, each with a source connection in the job's snapshot and a target
- * connection, take tasks from the copy queue (`copy_queue.ts`): the tables' pieces, largest
- * first, moved by the COPY pump (`copy.ts`); then each loaded table's index builds and
- * `ANALYZE`. The first failure stops every worker and is the one reported.
+ * connection, take tasks from the copy queue (`copy_queue.ts`), the longest chain of work first:
+ * the tables' pieces, moved by the COPY pump (`copy.ts`), and each loaded table's index builds
+ * and `ANALYZE`. The first failure stops every worker and is the one reported.
  *
  * @example
  * ```ts
@@ -10,8 +10,8 @@
  * import { SPLIT_ABOVE } from "../plan.ts";
  * import type { JobContext } from "../job_context.ts";
  * declare const ctx: JobContext;
- * declare const input: Omit<CopyInput, "parallel" | "splitAbove">;
- * const reports = await copyData(ctx, { ...input, parallel: 4, splitAbove: SPLIT_ABOVE });
+ * declare const input: Omit<CopyInput, "parallel" | "splitAbove" | "streams">;
+ * const reports = await copyData(ctx, { ...input, parallel: 4, splitAbove: SPLIT_ABOVE, streams: 4 });
  * ```
  * @module
  */
@@ -40,6 +40,8 @@ export interface CopyInput {
   parallel: number;
   /** The smallest table that may be split among workers (bytes on disk). */
   splitAbove: number;
+  /** Copies the machines can run at full speed at once (see `copyStreams`). */
+  streams: number;
 }
 
 /** A table being copied, possibly in several pieces at once. */
@@ -79,6 +81,7 @@ export async function copyData(ctx: JobContext, input: CopyInput): Promise<Table
   const pieces = copyPieces(plan.tables, {
     workers: input.parallel,
     splitAbove: input.splitAbove,
+    streams: input.streams,
     tidRangeScan: plan.catalog.serverVersion >= 140000,
     schema: input.shadow,
   });
