@@ -155,3 +155,25 @@ export class CopyQueue {
     for (const resolve of waiting) resolve();
   }
 }
+
+/** Seconds the workers spent on each kind of task. */
+export type BusySeconds = Record<CopyTask["kind"], number>;
+
+/**
+ * Where the copy step's wall time went, for its log line: the workers' seconds per kind of task,
+ * and their seconds without a task (waiting for a table's data or a first part to finish).
+ *
+ * @example
+ * ```ts
+ * describeBusy(2, 10, { copy: 14, index: 4, analyze: 0.5 });
+ * // "2 workers for 10.0 s: copying 14.0 s, building indexes 4.0 s, analysing 0.5 s, idle 1.5 s"
+ * ```
+ */
+export function describeBusy(workers: number, seconds: number, busy: BusySeconds): string {
+  const idle = Math.max(0, workers * seconds - busy.copy - busy.index - busy.analyze);
+  return `${workers} worker${workers === 1 ? "" : "s"} for ${seconds.toFixed(1)} s: copying ${
+    busy.copy.toFixed(1)
+  } s, building indexes ${busy.index.toFixed(1)} s, analysing ${busy.analyze.toFixed(1)} s, idle ${
+    idle.toFixed(1)
+  } s`;
+}

@@ -553,6 +553,12 @@ function cell(text: string): string {
   return text.replaceAll("|", "\\|");
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 function best(values: number[]): number {
   return Math.min(...values);
 }
@@ -575,28 +581,37 @@ function report(s: Settings, dataset: Dataset, runs: Run[]): void {
       Object.entries(SERVER_SETTINGS).map(([k, v]) => `${k}=${v.replaceAll("'", "")}`).join(", ")
     }\n`,
   );
-  console.log("| tool | wall s (best) | each run | peak RSS | CPU s tool / source / target |");
-  console.log("| --- | ---: | --- | ---: | --- |");
+  // Medians with their range: one quiet run says little on a shared machine.
+  console.log(
+    "| tool | wall s, median (min–max) | each run | peak RSS | CPU s, median: tool / source / " +
+      "target / all | CPU s per M rows, tool |",
+  );
+  console.log("| --- | ---: | --- | ---: | --- | ---: |");
   const byTool = new Map<ToolName, Run[]>();
   for (const r of runs) byTool.set(r.tool, [...byTool.get(r.tool) ?? [], r]);
   for (const [tool, rs] of byTool) {
-    const cpu = (i: number) => best(rs.map((r) => r.m.serverCpu[i]));
+    const walls = rs.map((r) => r.m.seconds);
+    const toolCpu = median(rs.map((r) => r.m.toolCpu ?? NaN));
+    const cpu = (i: number) => median(rs.map((r) => r.m.serverCpu[i]));
+    const all = median(rs.map((r) => (r.m.toolCpu ?? NaN) + r.m.serverCpu[0] + r.m.serverCpu[1]));
     console.log(
-      `| ${cell(LABELS[tool])} | ${best(rs.map((r) => r.m.seconds)).toFixed(1)} | ${
-        list(rs.map((r) => r.m.seconds))
-      } | ${mib(Math.max(...rs.map((r) => r.m.peakRss)))} | ${
-        secs(best(rs.map((r) => r.m.toolCpu ?? NaN)))
-      } / ${secs(cpu(0))} / ${secs(cpu(1))} |`,
+      `| ${cell(LABELS[tool])} | ${median(walls).toFixed(1)} (${best(walls).toFixed(1)}–${
+        Math.max(...walls).toFixed(1)
+      }) | ${list(walls)} | ${mib(Math.max(...rs.map((r) => r.m.peakRss)))} | ${secs(toolCpu)} / ${
+        secs(cpu(0))
+      } / ${secs(cpu(1))} / ${secs(all)} | ${(toolCpu / (rows / 1e6)).toFixed(2)} |`,
     );
   }
   const xmat = byTool.get("pg-xmat");
   if (xmat) {
-    const x = best(xmat.map((r) => r.m.seconds));
+    const x = median(xmat.map((r) => r.m.seconds));
     console.log("");
     for (const [tool, rs] of byTool) {
       if (tool === "pg-xmat") continue;
       console.log(
-        `pg-xmat / ${LABELS[tool]}: ${(x / best(rs.map((r) => r.m.seconds))).toFixed(2)}`,
+        `pg-xmat / ${LABELS[tool]}, medians: ${
+          (x / median(rs.map((r) => r.m.seconds))).toFixed(2)
+        }`,
       );
     }
     const steps = Object.keys(xmat[0].xmat!.steps);
@@ -605,6 +620,7 @@ function report(s: Settings, dataset: Dataset, runs: Run[]): void {
         steps.map((step) => `${step} ${list(xmat.map((r) => r.xmat!.steps[step]))}`).join("; ")
       }`,
     );
+    for (const r of xmat) console.log(`pg-xmat copy step: ${r.xmat!.copyTime ?? "–"}`);
   }
 }
 

@@ -24,18 +24,27 @@ export interface DriverOutput {
   seconds: number;
   steps: Record<string, number>;
   tables: { table: string; rows: number; bytes: number; seconds: number }[];
+  /** Where the copy step's time went (its log line). */
+  copyTime?: string;
 }
 
 async function main(input: DriverInput): Promise<void> {
   const steps: Record<string, number> = {};
+  let copyTime: string | undefined;
   const report = await runJob(input.job, {
     ...input.options,
     name: "bench",
     onEvent: (e) => {
       if (e.kind === "step-end") steps[e.step] = e.seconds;
+      if (e.kind === "info" && e.message.startsWith("copy: ")) copyTime = e.message.slice(6);
     },
   });
-  const output: DriverOutput = { seconds: report.seconds, steps, tables: report.tables };
+  const output: DriverOutput = {
+    seconds: report.seconds,
+    steps,
+    tables: report.tables,
+    copyTime,
+  };
   console.log(JSON.stringify(output));
 }
 

@@ -2,11 +2,12 @@
  * The copy step's schedule, without a server: the longest chain of work first (a table's copy,
  * its index builds, its ANALYZE); a table's index builds wait for its last piece, its `ANALYZE`
  * for its last build, a split table's other parts for its first (loaded frozen); workers wait
- * while running tasks may make work ready, and a closed queue hands out nothing.
+ * while running tasks may make work ready, and a closed queue hands out nothing; and the
+ * line that says where the step's time went.
  */
 
 import { assertEquals } from "./_assert.ts";
-import { CopyQueue, type CopyTask } from "../lib/copy_queue.ts";
+import { CopyQueue, type CopyTask, describeBusy } from "../lib/copy_queue.ts";
 import type { CopyPiece, IndexBuild } from "../lib/plan.ts";
 
 /** The parts of a piece the queue reads: its table and size, its number among the table's parts. */
@@ -159,4 +160,15 @@ Deno.test("copy queue: close ends it for a waiting worker and for every later ca
   assertEquals(describe(await waiting), "end");
   queue.done(copy!);
   assertEquals(describe(await queue.next()), "end");
+});
+
+Deno.test("where the copy step's time went: each kind of task, and idle workers", () => {
+  assertEquals(
+    describeBusy(2, 10, { copy: 14, index: 4, analyze: 0.5 }),
+    "2 workers for 10.0 s: copying 14.0 s, building indexes 4.0 s, analysing 0.5 s, idle 1.5 s",
+  );
+  assertEquals(
+    describeBusy(1, 2, { copy: 2, index: 0, analyze: 0 }),
+    "1 worker for 2.0 s: copying 2.0 s, building indexes 0.0 s, analysing 0.0 s, idle 0.0 s",
+  );
 });

@@ -18,7 +18,7 @@
 
 import { type Conn, connectionLost, type Sql } from "../connect.ts";
 import { type CopyProgress, copyTable } from "../copy.ts";
-import { CopyQueue, type CopyTask } from "../copy_queue.ts";
+import { type BusySeconds, CopyQueue, type CopyTask, describeBusy } from "../copy_queue.ts";
 import type { JobContext } from "../job_context.ts";
 import { type CopyPiece, copyPieces, type SourcePlan } from "../plan.ts";
 import { analyzeSql, truncateSql } from "../shadow.ts";
@@ -102,6 +102,8 @@ export async function copyData(ctx: JobContext, input: CopyInput): Promise<Table
   );
   const keepSnapshot = pieces.length > renewAfter;
   let imported = 0;
+  const started = performance.now();
+  const busy: BusySeconds = { copy: 0, index: 0, analyze: 0 };
   const work = async () => {
     try {
       const source = await input.source.reserve();
@@ -124,6 +126,7 @@ export async function copyData(ctx: JobContext, input: CopyInput): Promise<Table
       if (++imported === workers && !keepSnapshot) await input.snapshot.close();
       let read = 0;
       for (let task = await queue.next(); task && !signal.aborted; task = await queue.next()) {
+        const taskStarted = performance.now();
         if (task.kind === "copy") {
           if (read++ === renewAfter) {
             read = 1;
@@ -133,6 +136,7 @@ export async function copyData(ctx: JobContext, input: CopyInput): Promise<Table
           const report = await copyPiece(ctx, task.piece, copying, w, input.shadow);
           if (report) reports.push(report);
         } else await buildOrAnalyze(ctx, task, w, input.shadow);
+        busy[task.kind] += (performance.now() - taskStarted) / 1000;
         queue.done(task);
       }
       try {
@@ -155,6 +159,8 @@ export async function copyData(ctx: JobContext, input: CopyInput): Promise<Table
   if (keepSnapshot) await input.snapshot.close();
   if (first) throw first.error;
   ctx.signal?.throwIfAborted();
+  const seconds = (performance.now() - started) / 1000;
+  ctx.emit({ kind: "info", message: `copy: ${describeBusy(workers, seconds, busy)}` });
   return reports;
 }
 
