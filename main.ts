@@ -24,6 +24,7 @@ import {
   formatJobLines,
   formatObjects,
   formatTableReport,
+  formatTimes,
   Recorder,
   type RunDocument,
 } from "./cli/report.ts";
@@ -255,6 +256,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         const result = recorder.results().find((r) => r.job === job.name)!;
         say(formatTableReport(result));
         say(formatObjects(result));
+        say(formatTimes(result));
       } catch (error) {
         recorder.failed(job.name, error, (performance.now() - jobStarted) / 1000);
         throw error;
@@ -288,7 +290,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       console.log(
         JSON.stringify(
           jsonDocument(outcome, args, code, inJob ? null : failure, seconds),
-          (key, value) => (key === "seconds" ? Math.round(value * 1000) / 1000 : value),
+          // Times to the millisecond (counts are integers, untouched).
+          (_key, value) => (typeof value === "number" ? Math.round(value * 1000) / 1000 : value),
           2,
         ),
       );

@@ -135,14 +135,14 @@ export function plural(n: number, word: string): string {
  *
  * @example
  * ```ts
- * formatJobSummary(
- *   { job: "j", target: "t", tables: [], warnings: [], objects: {}, leftOut: [], seconds: 1 },
- *   new Date(0),
- * );
+ * formatJobSummary({ job: "j", target: "t", tables: [], seconds: 1 }, new Date(0));
  * // '00:00:00 j  done: 0 tables, 0 rows, 0 B in 1.0s → schema "t"'
  * ```
  */
-export function formatJobSummary(report: JobReport, at: Date = new Date()): string {
+export function formatJobSummary(
+  report: Pick<JobReport, "job" | "target" | "tables" | "seconds">,
+  at: Date = new Date(),
+): string {
   const rows = report.tables.reduce((n, t) => n + t.rows, 0);
   const bytes = report.tables.reduce((n, t) => n + t.bytes, 0);
   return `${linePrefix(report.job, at)}done: ${plural(report.tables.length, "table")}, ${

@@ -1,7 +1,8 @@
 /**
  * What a run did, for people and for programs: a `Recorder` follows the events of the jobs and
  * their outcomes; from it come the table of tables after each job (rows, MB, seconds, MB/s and
- * the job's total), one line per job when there were several, and the `--json` document.
+ * the job's total) and where its time went, one line per job when there were several, and the
+ * `--json` document.
  *
  * @example
  * ```ts
@@ -22,7 +23,14 @@ import type { JobConfig } from "../lib/config.ts";
 import { describeError, JobError, type Step } from "../lib/errors.ts";
 import type { RunEvent } from "../lib/events.ts";
 import { redactEndpoint } from "../lib/redact.ts";
-import type { Endpoint, JobReport, LeftOutObject, SubsetRole } from "../lib/types.ts";
+import type {
+  CopyWork,
+  Endpoint,
+  JobReport,
+  LeftOutObject,
+  StepSeconds,
+  SubsetRole,
+} from "../lib/types.ts";
 import { formatCount, plural } from "./log.ts";
 import { fit, padWidth, textWidth } from "./style.ts";
 
@@ -79,6 +87,10 @@ export interface JobResult {
   objects: Record<string, number>;
   /** Objects of the source schema the job did not bring, and why. */
   leftOut: LeftOutObject[];
+  /** Wall seconds of each step that ended, in order (a failed job's failing step is not one). */
+  steps: StepSeconds;
+  /** Where the copy step's wall time went, when it ended. */
+  copyWork: CopyWork | null;
   warnings: string[];
   error: ErrorInfo | null;
 }
@@ -158,6 +170,8 @@ export class Recorder {
       tables: [],
       objects: {},
       leftOut: [],
+      steps: {},
+      copyWork: null,
       warnings: [],
       error: null,
     }]));
@@ -193,6 +207,9 @@ export class Recorder {
         }
         return;
       }
+      case "step-end":
+        job.steps[e.step] = e.seconds;
+        return;
       case "warning":
         job.warnings.push(e.message);
         return;
@@ -208,6 +225,8 @@ export class Recorder {
     job.warnings = [...report.warnings];
     job.objects = { ...report.objects };
     job.leftOut = [...report.leftOut];
+    job.steps = { ...report.steps };
+    job.copyWork = { ...report.copyWork };
     for (const r of report.tables) {
       const t = job.tables.find((x) => x.table === r.table);
       if (t) Object.assign(t, { ...r, status: "ok" });
@@ -332,6 +351,45 @@ export function formatObjects(job: JobResult): string {
   return `${line}; ${
     plural(job.leftOut.length, "object")
   } of the source schema left out (see the warnings)`;
+}
+
+/**
+ * Where a job's wall time went: each step that ended, and the copy step's workers.
+ *
+ * @example
+ * ```ts
+ * declare const result: JobResult;
+ * formatTimes({
+ *   ...result,
+ *   steps: { connect: 0.1, snapshot: 0, plan: 0.4, structure: 1.2, copy: 7.5, "post-data": 1.6, swap: 0.1 },
+ *   copyWork: { workers: 2, seconds: 7.5, copying: 12.1, indexing: 2.3, analysing: 0.2, idle: 0.4 },
+ * });
+ * // "  time: connect 0.1s, snapshot 0.0s, plan 0.4s, structure 1.2s, copy 7.5s, post-data 1.6s, swap 0.1s
+ * //   copy: 2 workers for 7.5 s: copying 12.1 s, building indexes 2.3 s, analysing 0.2 s, idle 0.4 s"
+ * ```
+ */
+export function formatTimes(job: JobResult): string {
+  const steps = Object.entries(job.steps).map(([step, s]) => `${step} ${s.toFixed(1)}s`);
+  const lines = [`  time: ${steps.join(", ")}`];
+  if (job.copyWork) lines.push(`  copy: ${describeCopyWork(job.copyWork)}`);
+  return lines.join("\n");
+}
+
+/**
+ * `CopyWork` in words.
+ *
+ * @example
+ * ```ts
+ * describeCopyWork({ workers: 2, seconds: 10, copying: 14, indexing: 4, analysing: 0.5, idle: 1.5 });
+ * // "2 workers for 10.0 s: copying 14.0 s, building indexes 4.0 s, analysing 0.5 s, idle 1.5 s"
+ * ```
+ */
+export function describeCopyWork(work: CopyWork): string {
+  const s = (n: number) => `${n.toFixed(1)} s`;
+  return `${work.workers} worker${work.workers === 1 ? "" : "s"} for ${s(work.seconds)}: ` +
+    `copying ${s(work.copying)}, building indexes ${s(work.indexing)}, analysing ${
+      s(work.analysing)
+    }, idle ${s(work.idle)}`;
 }
 
 /** Lines of aligned columns (`r`: right-aligned); the first column is cut at 40 columns. */

@@ -21,6 +21,7 @@
  */
 
 import type { CopyPiece, IndexBuild } from "./plan.ts";
+import type { CopyWork } from "./types.ts";
 
 /** One task of the copy step. */
 export type CopyTask =
@@ -160,20 +161,24 @@ export class CopyQueue {
 export type BusySeconds = Record<CopyTask["kind"], number>;
 
 /**
- * Where the copy step's wall time went, for its log line: the workers' seconds per kind of task,
- * and their seconds without a task (waiting for a table's data or a first part to finish).
+ * Where the copy step's wall time went: the workers' seconds per kind of task, and their seconds
+ * without one (waiting for a table's data before its index builds, or for a split table's first
+ * part).
  *
  * @example
  * ```ts
- * describeBusy(2, 10, { copy: 14, index: 4, analyze: 0.5 });
- * // "2 workers for 10.0 s: copying 14.0 s, building indexes 4.0 s, analysing 0.5 s, idle 1.5 s"
+ * copyWork(2, 10, { copy: 14, index: 4, analyze: 0.5 });
+ * // { workers: 2, seconds: 10, copying: 14, indexing: 4, analysing: 0.5, idle: 1.5 }
  * ```
  */
-export function describeBusy(workers: number, seconds: number, busy: BusySeconds): string {
+export function copyWork(workers: number, seconds: number, busy: BusySeconds): CopyWork {
   const idle = Math.max(0, workers * seconds - busy.copy - busy.index - busy.analyze);
-  return `${workers} worker${workers === 1 ? "" : "s"} for ${seconds.toFixed(1)} s: copying ${
-    busy.copy.toFixed(1)
-  } s, building indexes ${busy.index.toFixed(1)} s, analysing ${busy.analyze.toFixed(1)} s, idle ${
-    idle.toFixed(1)
-  } s`;
+  return {
+    workers,
+    seconds,
+    copying: busy.copy,
+    indexing: busy.index,
+    analysing: busy.analyze,
+    idle,
+  };
 }

@@ -14,6 +14,7 @@
  */
 
 import { redact, redactUrl } from "./redact.ts";
+import type { Step } from "./types.ts";
 
 /** Base of every pg-xmat error; `exitCode` is what the CLI exits with. */
 export class XmatError extends Error {
@@ -46,15 +47,7 @@ export class ConfigError extends XmatError {
   }
 }
 
-/** The pipeline step a failure happened in, named as the log names it. */
-export type Step =
-  | "connect"
-  | "plan"
-  | "snapshot"
-  | "structure"
-  | "copy"
-  | "post-data"
-  | "swap";
+export type { Step };
 
 /** Where a job failed: the job, the step, and when known the table and the server side. */
 export interface Place {

@@ -20,6 +20,7 @@
 import type { JobConfig } from "./config.ts";
 import { jobError, type Place, type Step, type XmatError } from "./errors.ts";
 import type { EventHandler, RunEvent } from "./events.ts";
+import type { StepSeconds } from "./types.ts";
 
 /** An event without its job: the context names it. */
 export type JobEvent = RunEvent extends infer E ? E extends RunEvent ? Omit<E, "job"> : never
@@ -47,6 +48,8 @@ export class JobContext {
   readonly signal?: AbortSignal;
   /** The warnings given so far, in order: the report's. */
   readonly warnings: string[] = [];
+  /** Wall seconds of each step that ended, in order: the report's. */
+  readonly steps: StepSeconds = {};
   readonly #onEvent?: EventHandler;
 
   constructor(config: JobConfig, options: ContextOptions = {}) {
@@ -82,7 +85,7 @@ export class JobContext {
 
   /**
    * Runs one step: stops first if the job was aborted, tells the observer when it starts (with
-   * `detail`) and ends, and turns a failure into a `JobError` naming the step.
+   * `detail`) and ends, keeps its wall time, and turns a failure into a `JobError` naming the step.
    */
   async step<T>(step: Step, fn: () => Promise<T>, detail?: string): Promise<T> {
     this.signal?.throwIfAborted();
@@ -90,7 +93,9 @@ export class JobContext {
     const started = performance.now();
     try {
       const result = await fn();
-      this.emit({ kind: "step-end", step, seconds: (performance.now() - started) / 1000 });
+      const seconds = (performance.now() - started) / 1000;
+      this.steps[step] = seconds;
+      this.emit({ kind: "step-end", step, seconds });
       return result;
     } catch (error) {
       throw this.fail({ step }, error);

@@ -20,6 +20,7 @@
 export type {
   Clear,
   Condition,
+  CopyWork,
   Endpoint,
   Job,
   JobPlan,
@@ -34,6 +35,8 @@ export type {
   PlannedTable,
   Scalar,
   Select,
+  Step,
+  StepSeconds,
   TableReport,
   TableSpec,
   Where,

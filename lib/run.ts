@@ -253,7 +253,7 @@ export function runJobConfig(config: JobConfig, options: RunOptions = {}): Promi
     }, tables);
     const { shadow } = names;
     const splitAbove = options.splitAbove ?? SPLIT_ABOVE;
-    const reports = await ctx.step(
+    const copied = await ctx.step(
       "copy",
       () =>
         copyData(ctx, {
@@ -291,7 +291,7 @@ export function runJobConfig(config: JobConfig, options: RunOptions = {}): Promi
     return {
       job,
       target: schema,
-      tables: reports,
+      tables: copied.tables,
       warnings: ctx.warnings,
       objects: countKinds(
         selectToc(archive.toc, tocSelection(plan.structure.objects)).map((e) =>
@@ -300,6 +300,8 @@ export function runJobConfig(config: JobConfig, options: RunOptions = {}): Promi
       ),
       leftOut: plan.structure.leftOut,
       seconds: seconds(started),
+      steps: ctx.steps,
+      copyWork: copied.work,
     };
   });
 }

@@ -224,6 +224,46 @@ export interface JobReport {
   leftOut: LeftOutObject[];
   /** Wall time of the whole job. */
   seconds: number;
+  /**
+   * Wall time of each step, in the order they ran: `connect`, `snapshot`, `plan`, `structure`,
+   * `copy`, `post-data`, `swap`.
+   */
+  steps: StepSeconds;
+  /** Where the copy step's wall time went, worker by worker. */
+  copyWork: CopyWork;
+}
+
+/** A job's steps, in the order they run, named as the log names them. */
+export type Step =
+  | "connect"
+  | "snapshot"
+  | "plan"
+  | "structure"
+  | "copy"
+  | "post-data"
+  | "swap";
+
+/** Wall seconds of each step that ended. */
+export type StepSeconds = Partial<Record<Step, number>>;
+
+/**
+ * The copy step's workers' time: each worker's seconds summed, per kind of task. `idle` is what
+ * is left of `workers × seconds`: workers waiting for a table's data before its index builds,
+ * or for a split table's first part.
+ */
+export interface CopyWork {
+  /** Workers (each a source and a target connection). */
+  workers: number;
+  /** Wall time of the copy step's work. */
+  seconds: number;
+  /** Copying rows. */
+  copying: number;
+  /** Building indexes of loaded tables. */
+  indexing: number;
+  /** `ANALYZE` of loaded tables. */
+  analysing: number;
+  /** Without a task. */
+  idle: number;
 }
 
 /**

@@ -34,7 +34,8 @@ import { maskKey } from "../lib/mask_key.ts";
 import { findTool } from "../lib/pg_tools.ts";
 import { DEFAULT_FORMAT, type FormatChoice, planTables } from "../lib/plan.ts";
 import { defaultParallelism } from "../lib/run.ts";
-import type { Job, TableSpec } from "../lib/types.ts";
+import type { Job, Step, TableSpec } from "../lib/types.ts";
+import { describeCopyWork } from "../cli/report.ts";
 
 const TOOLS = ["pg-xmat", "psql-copy", "pg_dump", "pgcopydb"] as const;
 type ToolName = typeof TOOLS[number];
@@ -614,13 +615,13 @@ function report(s: Settings, dataset: Dataset, runs: Run[]): void {
         }`,
       );
     }
-    const steps = Object.keys(xmat[0].xmat!.steps);
-    console.log(
-      `pg-xmat phases (s, each run): ${
-        steps.map((step) => `${step} ${list(xmat.map((r) => r.xmat!.steps[step]))}`).join("; ")
-      }`,
-    );
-    for (const r of xmat) console.log(`pg-xmat copy step: ${r.xmat!.copyTime ?? "–"}`);
+    const steps = Object.keys(xmat[0].xmat!.steps) as Step[];
+    const perStep = steps.map((step) => {
+      const runs = xmat.map((r) => r.xmat!.steps[step] ?? NaN);
+      return `${step} ${median(runs).toFixed(1)} (${list(runs)})`;
+    });
+    console.log(`pg-xmat steps (s, median and each run): ${perStep.join("; ")}`);
+    for (const r of xmat) console.log(`pg-xmat copy step: ${describeCopyWork(r.xmat!.copyWork)}`);
   }
 }
 

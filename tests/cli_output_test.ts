@@ -120,9 +120,11 @@ Deno.test("on a terminal: live table lines redrawn in place, colours, a clean sc
         "the warning printed while a live line was drawn is whole",
       );
       assertStringIncludes(lines.join("\n"), "✓ copy (1 table, 30,000 rows,");
-      assertOk(/^ {2}items +30,000 +\d+\.\d\d +\d+\.\d +/.test(lines.at(-3)!), lines.at(-3));
-      assertOk(/^ {2}total +30,000 /.test(lines.at(-2)!), lines.at(-2));
-      assertOk(/^ {2}structure: 1 TABLE, /.test(lines.at(-1)!), lines.at(-1));
+      assertOk(/^ {2}items +30,000 +\d+\.\d\d +\d+\.\d +/.test(lines.at(-5)!), lines.at(-5));
+      assertOk(/^ {2}total +30,000 /.test(lines.at(-4)!), lines.at(-4));
+      assertOk(/^ {2}structure: 1 TABLE, /.test(lines.at(-3)!), lines.at(-3));
+      assertOk(/^ {2}time: connect \d+\.\ds, .*, swap \d+\.\ds$/.test(lines.at(-2)!), lines.at(-2));
+      assertOk(/^ {2}copy: 1 worker for /.test(lines.at(-1)!), lines.at(-1));
       assertNotIncludes(output, PASSWORD);
 
       const plain = await runInTerminal([], { cwd: dir, env: { NO_COLOR: "1" } });
@@ -172,9 +174,32 @@ Deno.test("not a terminal: plain timestamped lines, no escapes; --json report on
         "tables",
         "objects",
         "leftOut",
+        "steps",
+        "copyWork",
         "warnings",
         "error",
       ]);
+      // Where the time went: every step, in the order they ran, and the copy step's workers.
+      assertEquals(Object.keys(job.steps), [
+        "connect",
+        "snapshot",
+        "plan",
+        "structure",
+        "copy",
+        "post-data",
+        "swap",
+      ]);
+      const stepsSum = Object.values(job.steps).reduce((n, s) => n + s, 0);
+      assertOk(stepsSum > 0 && stepsSum <= job.seconds, `${stepsSum} s of ${job.seconds} s`);
+      const work = job.copyWork!;
+      assertEquals(work.workers, 1);
+      assertOk(work.seconds <= job.steps.copy! && work.copying > 0, JSON.stringify(work));
+      assertOk(
+        Math.abs(work.copying + work.indexing + work.analysing + work.idle - work.seconds) < 0.01,
+        JSON.stringify(work),
+      );
+      assertOk(/^ {2}time: connect \d+\.\ds, snapshot .*, swap \d+\.\ds$/m.test(ok.stderr));
+      assertOk(/^ {2}copy: 1 worker for [\d.]+ s: copying [\d.]+ s, /m.test(ok.stderr));
       assertEquals([job.job, job.status, job.rows, job.target.schema], [
         "plain:items",
         "ok",
@@ -198,6 +223,8 @@ Deno.test("not a terminal: plain timestamped lines, no escapes; --json report on
       assertEquals(broken.error?.table, "items");
       assertEquals(broken.error?.side, "source");
       assertEquals(broken.tables.map((t) => t.status), ["failed"]);
+      assertEquals(Object.keys(broken.steps), ["connect", "snapshot", "plan", "structure"]);
+      assertEquals(broken.copyWork, null);
       assertStringIncludes(broken.tables[0].error ?? "", "division by zero");
       assertStringIncludes(failed.stderr, "jobs: 1 ok, 1 failed, 1 not run");
       assertStringIncludes(failed.stderr, 'pg-xmat: error: job "plain:broken", table "items"');

@@ -6,6 +6,7 @@ import {
   formatJobLines,
   formatObjects,
   formatTableReport,
+  formatTimes,
   Recorder,
 } from "../cli/report.ts";
 import { formatPlan } from "../cli/dry_run.ts";
@@ -14,7 +15,7 @@ import { initFiles, starterJobs, TYPES_FILE, typesFile } from "../cli/init.ts";
 import { validateJobs } from "../lib/config.ts";
 import { JobError, UsageError } from "../lib/errors.ts";
 import { loadJobsModule } from "../lib/load.ts";
-import type { JobPlan } from "../lib/types.ts";
+import type { CopyWork, JobPlan } from "../lib/types.ts";
 import { textWidth } from "../cli/style.ts";
 import { formatTableStatus, liveTableLine } from "../cli/progress.ts";
 import { formatEvent } from "../cli/log.ts";
@@ -37,6 +38,9 @@ const JOBS = validateJobs({
   },
 });
 
+/** A copy step's time, for reports whose times are not what a test is about. */
+const WORK: CopyWork = { workers: 1, seconds: 1, copying: 1, indexing: 0, analysing: 0, idle: 0 };
+
 Deno.test("Recorder: tables planned, copied, failed, interrupted and not run; jobs not run", () => {
   let now = 0;
   const r = new Recorder(JOBS, () => now);
@@ -57,6 +61,8 @@ Deno.test("Recorder: tables planned, copied, failed, interrupted and not run; jo
     progress: { rows: 0, bytes: 0 },
   });
   r.event({ kind: "table-end", job, table: "a", rows: 10, bytes: 100, seconds: 1 });
+  r.event({ kind: "step-end", job, step: "connect", seconds: 0.25 });
+  r.event({ kind: "step-end", job, step: "plan", seconds: 0.5 });
   r.event({
     kind: "table-start",
     job,
@@ -94,6 +100,8 @@ Deno.test("Recorder: tables planned, copied, failed, interrupted and not run; jo
     ],
     objects: {},
     leftOut: [],
+    steps: { connect: 0.25, plan: 0.5 },
+    copyWork: null,
     warnings: ["careful"],
     error: {
       message: 'job "demo:subset", table "c", step copy (target): boom',
@@ -122,6 +130,8 @@ Deno.test("Recorder: tables planned, copied, failed, interrupted and not run; jo
     objects: { TABLE: 1, VIEW: 2, COMMENT: 1 },
     leftOut: [{ type: "view", name: "shop.v", reason: "it needs table", todo: "add it" }],
     seconds: 6,
+    steps: { connect: 0.04, snapshot: 0.01, plan: 0.3, structure: 0.6, copy: 4.6, swap: 0.2 },
+    copyWork: { workers: 2, seconds: 4.6, copying: 5, indexing: 2.1, analysing: 0.3, idle: 1.8 },
   });
   assertEquals(formatJobLines(r.results()).split("\n"), [
     "jobs: 1 ok, 1 failed, 1 not run",
@@ -133,6 +143,13 @@ Deno.test("Recorder: tables planned, copied, failed, interrupted and not run; jo
     formatObjects(r.results()[1]),
     "  structure: 1 TABLE, 2 VIEW; 1 object of the source schema left out (see the warnings)",
   );
+  // Where the time went: the steps in the order they ran, then the copy step's workers.
+  assertEquals(formatTimes(r.results()[1]).split("\n"), [
+    "  time: connect 0.0s, snapshot 0.0s, plan 0.3s, structure 0.6s, copy 4.6s, swap 0.2s",
+    "  copy: 2 workers for 4.6 s: copying 5.0 s, building indexes 2.1 s, analysing 0.3 s, idle 1.8 s",
+  ]);
+  // A failed job: the steps that ended.
+  assertEquals(formatTimes(r.results()[0]), "  time: connect 0.3s, plan 0.5s");
 });
 
 Deno.test("the table of tables shows the 20 largest and sums the rest", () => {
@@ -151,6 +168,8 @@ Deno.test("the table of tables shows the 20 largest and sums the rest", () => {
     objects: {},
     leftOut: [],
     seconds: 10,
+    steps: {},
+    copyWork: WORK,
   });
   const lines = formatTableReport(r.results()[0]).split("\n");
   assertEquals(lines.length, 1 + 20 + 2);
@@ -386,6 +405,8 @@ Deno.test("the table of tables aligns wide characters (表 takes two columns) an
     seconds: 3,
     objects: {},
     leftOut: [],
+    steps: {},
+    copyWork: WORK,
   });
   const lines = formatTableReport(r.results()[0]).split("\n");
   // Aligned by `length`, each 表 pushed its row's numbers one column to the right.

@@ -11,21 +11,21 @@
  * import type { JobContext } from "../job_context.ts";
  * declare const ctx: JobContext;
  * declare const input: Omit<CopyInput, "parallel" | "splitAbove" | "streams">;
- * const reports = await copyData(ctx, { ...input, parallel: 4, splitAbove: SPLIT_ABOVE, streams: 4 });
+ * const { tables, work } = await copyData(ctx, { ...input, parallel: 4, splitAbove: SPLIT_ABOVE, streams: 4 });
  * ```
  * @module
  */
 
 import { type Conn, connectionLost, type Sql } from "../connect.ts";
 import { type CopyProgress, copyTable } from "../copy.ts";
-import { type BusySeconds, CopyQueue, type CopyTask, describeBusy } from "../copy_queue.ts";
+import { type BusySeconds, CopyQueue, type CopyTask, copyWork } from "../copy_queue.ts";
 import type { JobContext } from "../job_context.ts";
 import { type CopyPiece, copyPieces, type SourcePlan } from "../plan.ts";
 import { analyzeSql, truncateSql } from "../shadow.ts";
 import { readLockBudget } from "../lock_budget.ts";
 import { importSnapshot, type Snapshot } from "../snapshot.ts";
 import { setLocalSql } from "../sql.ts";
-import type { TableReport } from "../types.ts";
+import type { CopyWork, TableReport } from "../types.ts";
 
 /** What the copy step needs. */
 export interface CopyInput {
@@ -65,18 +65,23 @@ interface Worker {
 }
 
 /**
- * Copies every table into the shadow schema; returns one report per table, as they ended.
+ * Copies every table into the shadow schema; returns one report per table, as they ended, and
+ * where the workers' time went.
  *
  * @example
  * ```ts
  * import type { JobContext } from "../job_context.ts";
  * declare const ctx: JobContext;
  * declare const input: CopyInput;
- * const reports = await copyData(ctx, input);
- * reports.map((r) => `${r.table}: ${r.rows} rows`);
+ * const { tables, work } = await copyData(ctx, input);
+ * tables.map((r) => `${r.table}: ${r.rows} rows`);
+ * work.idle; // workers' seconds without a task
  * ```
  */
-export async function copyData(ctx: JobContext, input: CopyInput): Promise<TableReport[]> {
+export async function copyData(
+  ctx: JobContext,
+  input: CopyInput,
+): Promise<{ tables: TableReport[]; work: CopyWork }> {
   const { plan } = input;
   const pieces = copyPieces(plan.tables, {
     workers: input.parallel,
@@ -104,7 +109,7 @@ export async function copyData(ctx: JobContext, input: CopyInput): Promise<Table
   let imported = 0;
   const started = performance.now();
   const busy: BusySeconds = { copy: 0, index: 0, analyze: 0 };
-  const work = async () => {
+  const worker = async () => {
     try {
       const source = await input.source.reserve();
       const target = await input.target.reserve();
@@ -155,13 +160,11 @@ export async function copyData(ctx: JobContext, input: CopyInput): Promise<Table
       queue.close();
     }
   };
-  await Promise.all(Array.from({ length: workers }, work));
+  await Promise.all(Array.from({ length: workers }, worker));
   if (keepSnapshot) await input.snapshot.close();
   if (first) throw first.error;
   ctx.signal?.throwIfAborted();
-  const seconds = (performance.now() - started) / 1000;
-  ctx.emit({ kind: "info", message: `copy: ${describeBusy(workers, seconds, busy)}` });
-  return reports;
+  return { tables: reports, work: copyWork(workers, (performance.now() - started) / 1000, busy) };
 }
 
 /**
