@@ -19,7 +19,7 @@ import { droppedWarning, leftOutWarning, type SourcePlan, tableRole } from "./pl
 import { leftOutWarnings } from "./schema_objects.ts";
 import { redactEndpoint } from "./redact.ts";
 import { qualify } from "./sql.ts";
-import { describeEntry, selectToc, type TocEntry, tocSelection } from "./toc.ts";
+import { restoredEntries, type TocEntry } from "./toc.ts";
 import type { JobPlan } from "./types.ts";
 
 /** What only a run checks: what needs the target, and orphans (counted after the copy). */
@@ -79,9 +79,7 @@ export function describePlan(
       estimatedBytes: p.table.bytes,
       copy: p.copyOut,
     })),
-    structure: selectToc(toc, tocSelection(plan.structure.objects)).map((e) =>
-      describeEntry(e, job.source.schema, tables)
-    ),
+    structure: restoredEntries(toc, plan.structure.objects, job.source.schema, tables),
     extensions: plan.structure.extensions.map((e) => e.name),
     leftOut: plan.structure.leftOut,
     searchPathMoved: plan.routines.moved,

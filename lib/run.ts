@@ -31,11 +31,11 @@ import { type JobConfig, selectJobs, validateJobs } from "./config.ts";
 import { describePlan } from "./dry_run.ts";
 import type { EventHandler } from "./events.ts";
 import { JobContext } from "./job_context.ts";
+import { jobReport } from "./job_report.ts";
 import { type RunSalt, runSalt, SALT_ENV } from "./mask_key.ts";
 import { copyStreams, type FormatChoice, onThisHost, SPLIT_ABOVE } from "./plan.ts";
 import { shadowNames } from "./shadow.ts";
 import type { Snapshot } from "./snapshot.ts";
-import { countKinds } from "./schema_objects.ts";
 import type { Archive } from "./structure.ts";
 import { type Clients, closeClients, connect, connectSource } from "./steps/connect.ts";
 import { copyData } from "./steps/copy.ts";
@@ -45,7 +45,6 @@ import { postData, postDataDetail } from "./steps/post_data.ts";
 import { takeSnapshot } from "./steps/snapshot.ts";
 import { dump, removeArchive, restorePreData } from "./steps/structure.ts";
 import { discardShadow, swap } from "./steps/swap.ts";
-import { describeEntry, selectToc, tocSelection } from "./toc.ts";
 import type { Job, JobPlan, JobReport, Jobs } from "./types.ts";
 
 /** Options of a run. */
@@ -287,22 +286,15 @@ export function runJobConfig(config: JobConfig, options: RunOptions = {}): Promi
         lockTimeoutMs: options.lockTimeoutMs,
         attempts: options.lockAttempts,
       }));
-    const { name: job, target: { schema } } = config;
-    return {
-      job,
-      target: schema,
-      tables: copied.tables,
+    return jobReport({
+      config,
+      structure: plan.structure,
+      toc: archive.toc,
+      copied,
       warnings: ctx.warnings,
-      objects: countKinds(
-        selectToc(archive.toc, tocSelection(plan.structure.objects)).map((e) =>
-          describeEntry(e, config.source.schema, []).type
-        ),
-      ),
-      leftOut: plan.structure.leftOut,
       seconds: seconds(started),
       steps: ctx.steps,
-      copyWork: copied.work,
-    };
+    });
   });
 }
 

@@ -352,20 +352,6 @@ export function leftOutObjectWarning(o: LeftOutObject): string {
 }
 
 /**
- * How many objects of each kind: `{ TABLE: 3, VIEW: 2 }`.
- *
- * @example
- * ```ts
- * countKinds(["TABLE", "VIEW", "TABLE"]); // { TABLE: 2, VIEW: 1 }
- * ```
- */
-export function countKinds(kinds: readonly string[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const kind of kinds) counts[kind] = (counts[kind] ?? 0) + 1;
-  return counts;
-}
-
-/**
  * Left-out objects as warnings: one each, but those left out only because the mode does not
  * bring them share one line per mode (a schema may hold hundreds).
  *

@@ -252,3 +252,22 @@ export function describeEntry(
   }
   return { type, name: tag };
 }
+
+/**
+ * The entries of the dump a run restores (the job's `objects`, with the OID-less entries that go
+ * with them), each named as `describeEntry` names it: what a dry run lists and a report counts.
+ *
+ * @example
+ * ```ts
+ * const toc = parseToc("9; 1259 5 TABLE acme t postgres\n10; 1259 6 TABLE acme u postgres");
+ * restoredEntries(toc, ["1259:5"], "acme", ["t"]); // [{ type: "TABLE", name: "t" }]
+ * ```
+ */
+export function restoredEntries(
+  toc: readonly TocEntry[],
+  objects: Iterable<string>,
+  schema: string,
+  tables: readonly string[],
+): EntryName[] {
+  return selectToc(toc, tocSelection(objects)).map((e) => describeEntry(e, schema, tables));
+}

@@ -17,7 +17,6 @@ import { SHOP } from "./_fixtures.ts";
 import { dumpDatabase, exec, inDir, type Pair, runCli, withSource } from "./_servers.ts";
 import {
   chooseObjects,
-  countKinds,
   leftOutWarnings,
   type ObjectNode,
   refreshSql,
@@ -157,7 +156,7 @@ Deno.test("unhandledObjects: what the dump holds that is neither restored nor ex
   }]);
 });
 
-Deno.test("leftOutWarnings: one each, those the mode leaves share a line; countKinds", () => {
+Deno.test("leftOutWarnings: one each, those the mode leaves share a line", () => {
   const warnings = leftOutWarnings([
     { type: "view", name: "s.v", reason: "it needs table", todo: "add it" },
     {
@@ -172,7 +171,6 @@ Deno.test("leftOutWarnings: one each, those the mode leaves share a line; countK
     "view s.v is left out: it needs table; add it",
     "left out, as no copied table or view needs it (x): function s.f(), type s.t; all",
   ]);
-  assertEquals(countKinds(["VIEW", "TABLE", "VIEW"]), { VIEW: 2, TABLE: 1 });
 });
 
 function shopJob(pair: Pair, target: string, tables: Record<string, TableSpec>): Job {

@@ -4,6 +4,7 @@ import {
   parseToc,
   PG_CLASS,
   PG_CONSTRAINT,
+  restoredEntries,
   selectToc,
   tocKey,
   tocList,
@@ -146,4 +147,14 @@ Deno.test("tocKey and tocSelection: the job's objects but those left out, with t
   assertEquals([...selection.objects], ["1259:5", "2606:8"]);
   assertEquals([...selection.present ?? []], ["1259:9"]);
   assertEquals(tocSelection(new Set(["1259:5"])).present?.size, 0);
+});
+
+Deno.test("restoredEntries: the job's objects with their OID-less entries, named for the report", () => {
+  const toc = parseToc(LIST);
+  assertEquals(restoredEntries(toc, ["1259:16519", "2606:16524"], "acme", ["Order Items"]), [
+    { type: "TABLE", name: "Order Items" },
+    { type: "COMMENT", name: 'TABLE "Order Items"' },
+    { type: "CONSTRAINT", name: "Order Items_pkey", table: "Order Items" },
+    { type: "COMMENT", name: 'CONSTRAINT "Order Items_pkey" ON "Order Items"' },
+  ]);
 });
