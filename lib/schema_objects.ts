@@ -17,6 +17,7 @@
  */
 
 import { quoteIdent } from "./sql.ts";
+import { type TocEntry, tocKey } from "./toc.ts";
 import type { LeftOutObject, ObjectsMode } from "./types.ts";
 
 const SYSTEM_SCHEMAS = ["pg_catalog", "information_schema", "pg_toast"];
@@ -308,34 +309,63 @@ export function unhandledObjects(
     }));
 }
 
+/** What `refreshSql` gives: the statements, and what stays unfilled for want of another. */
+export interface Refresh {
+  statements: string[];
+  /** Materialized views the source holds rows in that read one it does not: left unfilled. */
+  unfilled: string[];
+}
+
 /**
  * The `REFRESH MATERIALIZED VIEW` statements for the materialized views that hold rows on the
- * source, in `order` (the dump's, which puts what a view reads before it), each after a comment
- * naming it as pg_restore names objects (so a failure names the view); under `schema`, the name
- * the shadow schema carries while they run.
+ * source, in the dump's order (`toc`, which puts what a view reads before it), each after a
+ * comment naming it as pg_restore names objects (so a failure names the view); under `schema`,
+ * the name the shadow schema carries while they run. One that reads, directly or through views,
+ * a materialized view the source left unfilled cannot be filled either (as pg_dump leaves it).
  *
  * @example
  * ```ts
- * refreshSql([{ key: "1259:5", oid: 5, name: "mv", kind: "materialized view", populated: true }], ["1259:5"], "shop");
+ * import { parseToc } from "./toc.ts";
+ * const [entry] = parseToc("7; 1259 5 MATERIALIZED VIEW shop mv postgres");
+ * refreshSql([{ key: "1259:5", oid: 5, name: "mv", kind: "materialized view", populated: true }], [entry], "shop").statements;
  * // ['-- Name: mv; Type: MATERIALIZED VIEW DATA; Schema: shop\nREFRESH MATERIALIZED VIEW "shop"."mv"']
  * ```
  */
 export function refreshSql(
   views: readonly SchemaRelation[],
-  order: readonly string[],
+  toc: readonly TocEntry[],
   schema: string,
-): string[] {
-  const populated = new Map(
-    views.filter((v) => v.kind === "materialized view" && v.populated).map((v) => [v.key, v]),
+): Refresh {
+  const matviews = new Map(
+    views.filter((v) => v.kind === "materialized view").map((v) => [v.key, v]),
   );
-  return order.flatMap((key) => {
-    const v = populated.get(key);
-    if (!v) return [];
-    return [
+  const byId = new Map(toc.map((e) => [e.id, e]));
+  const readsUnfilled = (start: TocEntry) => {
+    const seen = new Set<number>();
+    const stack = [...start.dependencies];
+    while (stack.length) {
+      const entry = byId.get(stack.pop()!);
+      if (!entry || seen.has(entry.id)) continue;
+      seen.add(entry.id);
+      if (matviews.get(tocKey(entry.catalogOid, entry.objectOid))?.populated === false) return true;
+      stack.push(...entry.dependencies);
+    }
+    return false;
+  };
+  const refresh: Refresh = { statements: [], unfilled: [] };
+  for (const entry of toc) {
+    const v = matviews.get(tocKey(entry.catalogOid, entry.objectOid));
+    if (!v?.populated) continue;
+    if (readsUnfilled(entry)) {
+      refresh.unfilled.push(v.name);
+      continue;
+    }
+    refresh.statements.push(
       `-- Name: ${v.name}; Type: MATERIALIZED VIEW DATA; Schema: ${schema}\n` +
-      `REFRESH MATERIALIZED VIEW ${quoteIdent(schema)}.${quoteIdent(v.name)}`,
-    ];
-  });
+        `REFRESH MATERIALIZED VIEW ${quoteIdent(schema)}.${quoteIdent(v.name)}`,
+    );
+  }
+  return refresh;
 }
 
 /**

@@ -165,9 +165,21 @@ export async function runScript(
   } catch (error) {
     if (!(error instanceof ToolFailed)) throw error;
     const object = failedObject(script, error.stderr);
-    throw new ToolFailed("psql", 1, `${object ? `${object}: ` : ""}${psqlError(error.stderr)}`);
+    const hint = object && BROUGHT_WITH_OBJECTS.test(object) ? `\nHINT: ${OBJECTS_HINT}` : "";
+    throw new ToolFailed(
+      "psql",
+      1,
+      `${object ? `${object}: ` : ""}${psqlError(error.stderr)}${hint}`,
+    );
   }
 }
+
+/** Objects a job brings per its `objects` mode rather than because a table needs them. */
+const BROUGHT_WITH_OBJECTS =
+  /^(creating|filling) (VIEW|MATERIALIZED VIEW|FUNCTION|PROCEDURE|AGGREGATE|OPERATOR|TYPE|DOMAIN|COLLATION|CONVERSION|TEXT SEARCH)/;
+const OBJECTS_HINT = "create what it needs on the target first, or leave it out: the job's " +
+  '`objects: "dependent"` brings only the views over the copied tables and what they need, ' +
+  '`"tables"` only what the tables need';
 
 /**
  * The object whose statement failed, as pg_restore's header before it names it (`-- Name: v;

@@ -23,6 +23,7 @@ import {
   unhandledObjects,
 } from "../lib/schema_objects.ts";
 import { planJob, runJob } from "../lib/run.ts";
+import { parseToc } from "../lib/toc.ts";
 import { JobError } from "../lib/errors.ts";
 import type { Job, ObjectsMode, TableSpec } from "../lib/mod.ts";
 import type { RunDocument } from "../cli/report.ts";
@@ -125,17 +126,31 @@ Deno.test("chooseObjects: what a copied table needs that is not brought is missi
   ]);
 });
 
-Deno.test("refreshSql follows the dump's order and skips what the source left unpopulated", () => {
+Deno.test("refreshSql follows the dump's order, skips what the source left unfilled and what reads it", () => {
   const views = [
     { key: "1259:1", oid: 1, name: "top", kind: "materialized view" as const, populated: true },
     { key: "1259:2", oid: 2, name: "counts", kind: "materialized view" as const, populated: true },
     { key: "1259:3", oid: 3, name: "empty", kind: "materialized view" as const, populated: false },
     { key: "1259:4", oid: 4, name: "v", kind: "view" as const, populated: true },
+    { key: "1259:5", oid: 5, name: "over", kind: "materialized view" as const, populated: true },
   ];
-  assertEquals(
-    refreshSql(views, ["1259:4", "1259:2", "1259:3", "1259:1"], "S").map((s) => s.split("\n")[1]),
-    ['REFRESH MATERIALIZED VIEW "S"."counts"', 'REFRESH MATERIALIZED VIEW "S"."top"'],
-  );
+  const toc = parseToc([
+    "10; 1259 4 VIEW s v o",
+    "11; 1259 2 MATERIALIZED VIEW s counts o",
+    "12; 1259 3 MATERIALIZED VIEW s empty o",
+    "13; 1259 1 MATERIALIZED VIEW s top o",
+    ";\tdepends on: 11",
+    "14; 1259 6 VIEW s through o",
+    ";\tdepends on: 12",
+    "15; 1259 5 MATERIALIZED VIEW s over o",
+    ";\tdepends on: 14",
+  ].join("\n"));
+  const refresh = refreshSql(views, toc, "S");
+  assertEquals(refresh.statements.map((s) => s.split("\n")[1]), [
+    'REFRESH MATERIALIZED VIEW "S"."counts"',
+    'REFRESH MATERIALIZED VIEW "S"."top"',
+  ]);
+  assertEquals(refresh.unfilled, ["over"]);
 });
 
 Deno.test("unhandledObjects: what the dump holds that is neither restored nor explained", () => {
@@ -393,6 +408,7 @@ Deno.test("a view that cannot be restored fails the job naming it; the target st
       assertEquals(error.place.step, "structure");
       assertStringIncludes(error.message, "creating VIEW shop.loud_names: ERROR:");
       assertStringIncludes(error.message, "util.shout");
+      assertStringIncludes(error.message, "HINT: create what it needs on the target first");
       assertEquals(await dumpDatabase(pair.targetUrl), before);
     },
   );

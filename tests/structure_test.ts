@@ -7,7 +7,38 @@
 import { assertEquals } from "./_assert.ts";
 import { tableText, withSource } from "./_servers.ts";
 import { runJob } from "../lib/run.ts";
-import { exactPattern, psqlError } from "../lib/structure.ts";
+import { exactPattern, failedObject, psqlError, transactions } from "../lib/structure.ts";
+
+Deno.test("failedObject names the object whose statement psql stopped at; pg-xmat's own statements name none", () => {
+  const sql = [
+    "--",
+    "-- Name: order_totals; Type: VIEW; Schema: shop; Owner: -",
+    "--",
+    "",
+    "CREATE VIEW shop.order_totals AS",
+    " SELECT 1;",
+    "",
+    "--",
+    "-- Name: orders orders_pkey; Type: CONSTRAINT; Schema: shop; Owner: -",
+    "ALTER TABLE shop.orders ADD PRIMARY KEY (id);",
+  ].join("\n");
+  const full = transactions([{
+    before: ["SET lock_timeout = 1"],
+    body: sql,
+    after: [
+      "-- Name: mv; Type: MATERIALIZED VIEW DATA; Schema: shop\nREFRESH MATERIALIZED VIEW shop.mv",
+      "ANALYZE shop.orders",
+    ],
+  }]);
+  const lineOf = (text: string) => full.split("\n").findIndex((l) => l.includes(text)) + 1;
+  const at = (text: string) => failedObject(full, `psql:<stdin>:${lineOf(text)}: ERROR:  boom`);
+  assertEquals(at("SELECT 1;"), "creating VIEW shop.order_totals");
+  assertEquals(at("ADD PRIMARY KEY"), "creating CONSTRAINT shop.orders orders_pkey");
+  assertEquals(at("REFRESH"), "filling MATERIALIZED VIEW shop.mv");
+  assertEquals(at("ANALYZE"), undefined, "pg-xmat's own statement is no object's");
+  assertEquals(at("SET lock_timeout"), undefined);
+  assertEquals(failedObject(full, "psql: error: connection refused"), undefined);
+});
 
 Deno.test("row-level security stays switched on (and forced) with its policy", async () => {
   await withSource(

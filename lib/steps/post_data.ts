@@ -159,11 +159,13 @@ export async function postData(ctx: JobContext, input: PostDataInput): Promise<v
   const { prologue, epilogue } = renameDance(dance);
   // While the shadow carries the source schema's name: materialized views are filled from the
   // copied rows (their indexes exist), and routines' search paths are given the target's.
-  const refresh = refreshSql(
-    plan.structure.relations,
-    input.archive.toc.map((e) => tocKey(e.catalogOid, e.objectOid)),
-    config.source.schema,
-  );
+  const refresh = refreshSql(plan.structure.relations, input.archive.toc, config.source.schema);
+  for (const name of refresh.unfilled) {
+    ctx.warn(
+      `materialized view "${name}" is left unfilled: it reads one the source has not filled ` +
+        `(REFRESH it on the target once that one is)`,
+    );
+  }
   // Each statement on a table locks it, its TOAST table and indexes: 4 is an upper bound. The
   // shadow carries the source schema's name for a moment: one run at a time borrows it.
   await runUnderSourceName(
@@ -174,7 +176,7 @@ export async function postData(ctx: JobContext, input: PostDataInput): Promise<v
       ...statementTransactions(keys, budget, 4),
       ...batches.map((body) => ({ before: prologue, body, after: epilogue })),
       ...statementTransactions(
-        [...refresh, ...plan.routines.alter],
+        [...refresh.statements, ...plan.routines.alter],
         budget,
         4,
         prologue,
