@@ -3,7 +3,8 @@
  * longest chain of work still ahead (a table's copy, then its index builds, then its `ANALYZE`),
  * so the largest table starts first and its indexes are built while smaller tables still copy.
  * The first part of a split table loads in the transaction that truncates it (with `FREEZE`); its
- * other parts wait for it. Pure scheduling: the workers do the I/O.
+ * other parts wait for it. A batch of small tables (`copy_batch.ts`) is one task: its loads,
+ * builds and `ANALYZE` in one transaction. Pure scheduling: the workers do the I/O.
  *
  * @example
  * ```ts
@@ -20,12 +21,14 @@
  * @module
  */
 
+import type { CopyBatch } from "./copy_batch.ts";
 import type { CopyPiece, IndexBuild } from "./plan.ts";
 import type { CopyWork } from "./types.ts";
 
 /** One task of the copy step. */
 export type CopyTask =
   | { kind: "copy"; piece: CopyPiece }
+  | { kind: "batch"; batch: CopyBatch }
   | { kind: "index"; build: IndexBuild }
   | { kind: "analyze"; table: string };
 
@@ -63,7 +66,9 @@ export class CopyQueue {
     pieces: readonly CopyPiece[],
     builds: readonly IndexBuild[],
     analyze: ReadonlySet<string>,
+    batches: readonly CopyBatch[] = [],
   ) {
+    for (const batch of batches) this.#ready.push({ kind: "batch", batch });
     for (const b of builds) {
       this.#builds.set(b.table, [...this.#builds.get(b.table) ?? [], b]);
       this.#buildsLeft.set(b.table, (this.#buildsLeft.get(b.table) ?? 0) + 1);
@@ -81,9 +86,14 @@ export class CopyQueue {
 
   /**
    * The work a task heads, in bytes of its table copied: a piece and its table's index builds
-   * after it, one build, or an `ANALYZE`.
+   * after it, a batch and its builds, one build, or an `ANALYZE`.
    */
   #chain(task: CopyTask): number {
+    if (task.kind === "batch") {
+      const { pieces, builds } = task.batch;
+      const bytes = pieces.reduce((n, p) => n + p.bytes, 0);
+      return bytes * (1 + ANALYZE_SHARE) + (bytes / pieces.length) * builds.length * INDEX_SHARE;
+    }
     if (task.kind === "copy") {
       const table = task.piece.plan.table;
       const builds = this.#builds.get(table.name)?.length ?? 0;
@@ -158,7 +168,7 @@ export class CopyQueue {
 }
 
 /** Seconds the workers spent on each kind of task. */
-export type BusySeconds = Record<CopyTask["kind"], number>;
+export type BusySeconds = Record<"copy" | "index" | "analyze", number>;
 
 /**
  * Where the copy step's wall time went: the workers' seconds per kind of task, and their seconds

@@ -16,7 +16,7 @@
  * @module
  */
 
-import type { Conn } from "./connect.ts";
+import type { Conn, Sql } from "./connect.ts";
 
 /** The server settings that size the shared lock table. */
 export interface LockSettings {
@@ -80,7 +80,7 @@ export function packBatches<T>(
 }
 
 /** The locks one transaction of a run may take on the server of `conn` (see `lockBudget`). */
-export async function readLockBudget(conn: Conn): Promise<number> {
+export async function readLockBudget(conn: Conn | Sql): Promise<number> {
   const [row] = await conn`
     SELECT current_setting('max_locks_per_transaction')::int AS locks,
            current_setting('max_connections')::int AS connections,

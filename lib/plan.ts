@@ -12,7 +12,7 @@
  * declare const job: JobConfig, catalog: SchemaCatalog;
  * const tables = planTables(job, catalog);
  * tables[0].copyOut; // 'COPY (SELECT … FROM ONLY "public"."orders" …) TO STDOUT'
- * const pieces = copyPieces(tables, { workers: 2, streams: 1, splitAbove: SPLIT_ABOVE, tidRangeScan: true, schema: "shadow" });
+ * const pieces = copyPieces(tables, { workers: 2, streams: 1, splitAbove: SPLIT_ABOVE, freezeAbove: SMALL_TABLE, tidRangeScan: true, schema: "shadow" });
  * ```
  * @module
  */
@@ -194,6 +194,14 @@ export function planTables(
  */
 export const SPLIT_ABOVE = 256 * 2 ** 20;
 
+/**
+ * Tables at most this large (bytes on disk) are loaded without `FREEZE`, in batches of small
+ * tables (`copy_batch.ts`): the `TRUNCATE` that `FREEZE` needs rebuilds the table's TOAST index,
+ * which waits for the disk (an fsync), and costs more than the copy of such a table. Their rows
+ * are frozen later by `VACUUM`, as any table's.
+ */
+export const SMALL_TABLE = 2 ** 20;
+
 /** One unit of the copy step: a whole table, or one range of pages of a large table. */
 export interface CopyPiece {
   plan: TablePlan;
@@ -202,11 +210,12 @@ export interface CopyPiece {
   /** The target statement. */
   copyIn: string;
   /**
-   * A whole plain table, or the first part of a split one: the target truncates the table and
-   * loads the piece with `COPY … FREEZE` in one transaction, so its rows are written frozen and
-   * all-visible, and nothing later (the index builds, `ANALYZE`, the first readers, `VACUUM`)
-   * rewrites its pages to set hint bits. The other parts of a split table wait for that
-   * transaction (the truncation locks the table), then load side by side, not frozen.
+   * A whole plain table larger than `freezeAbove` (`SMALL_TABLE`), or the first part of a split
+   * one: the target truncates the table and loads the piece with `COPY … FREEZE` in one
+   * transaction, so its rows are written frozen and all-visible, and nothing later (the index
+   * builds, `ANALYZE`, the first readers, `VACUUM`) rewrites its pages to set hint bits. The other
+   * parts of a split table wait for that transaction (the truncation locks the table), then load
+   * side by side, not frozen.
    */
   freeze: boolean;
   /** This piece's number (1-based) among its table's `parts`; 1 of 1 for a whole table. */
@@ -224,6 +233,8 @@ export interface PieceOptions {
   streams: number;
   /** The smallest table that may be split (bytes on disk). */
   splitAbove: number;
+  /** Whole tables larger than this load with `FREEZE` (bytes on disk; `SMALL_TABLE`). */
+  freezeAbove: number;
   /** The source answers a `ctid` range with a TID range scan (PostgreSQL 14 and later). */
   tidRangeScan: boolean;
   /** The schema the target statements load into. */
@@ -276,7 +287,7 @@ export function onThisHost(hosts: readonly string[]): boolean {
  * @example
  * ```ts
  * declare const plans: TablePlan[];
- * copyPieces(plans, { workers: 4, streams: 4, splitAbove: SPLIT_ABOVE, tidRangeScan: true, schema: "shadow" })
+ * copyPieces(plans, { workers: 4, streams: 4, splitAbove: SPLIT_ABOVE, freezeAbove: SMALL_TABLE, tidRangeScan: true, schema: "shadow" })
  *   .map((p) => `${p.plan.table.name} ${p.part}/${p.parts}`); // ["orders 1/3", "orders 2/3", …]
  * ```
  */
@@ -295,7 +306,7 @@ export function copyPieces(plans: readonly TablePlan[], options: PieceOptions): 
     const copyIn = (freeze: boolean) =>
       copyInSql(options.schema, table.name, plan.columns, plan.format, freeze);
     if (parts < 3) {
-      const freeze = !table.partitioned;
+      const freeze = !table.partitioned && table.bytes > options.freezeAbove;
       pieces.push({
         plan,
         copyOut: plan.copyOut,

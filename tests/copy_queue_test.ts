@@ -29,6 +29,7 @@ function describe(task: CopyTask | undefined): string {
   if (task.kind === "copy") {
     return `copy ${task.piece.plan.table.name} ${task.piece.part}/${task.piece.parts}`;
   }
+  if (task.kind === "batch") return `batch ${task.batch.pieces.map((p) => p.plan.table.name)}`;
   return task.kind === "index" ? `index ${task.build.index}` : `analyze ${task.table}`;
 }
 
@@ -173,4 +174,28 @@ Deno.test("where the copy step's time went: each kind of task, and idle workers"
   });
   // Timer rounding never makes idle time negative.
   assertEquals(copyWork(1, 2, { copy: 2.0001, index: 0, analyze: 0 }).idle, 0);
+});
+
+Deno.test("copy queue: a batch of small tables is one task, weighed by its bytes and builds; it releases nothing", async () => {
+  const batch = (name: string, bytes: number, builds = 0) => ({
+    pieces: [piece(name, bytes)],
+    builds: Array.from({ length: builds }, (_, i) => build(name, `${name}_${i}`)),
+    analyze: [name],
+  });
+  const queue = new CopyQueue(
+    [piece("big", 1000)],
+    [build("big", "big_1")],
+    new Set(["big"]),
+    [batch("s1", 100), batch("s2", 100, 2), batch("s3", 10)],
+  );
+  // big: 1000 + 240 ahead; s2: 100 + 4 + 40; s1: 104; index big_1: 240; analyze big: 40.
+  assertEquals(await drain(queue), [
+    "copy big 1/1",
+    "index big_1",
+    "batch s2",
+    "batch s1",
+    "analyze big",
+    "batch s3",
+    "end",
+  ]);
 });

@@ -241,24 +241,45 @@ Deno.test("memory stays bounded when the target is slower than the source", asyn
       assertOk(out.success, new TextDecoder().decode(out.stderr));
       const { rows, grown } = JSON.parse(new TextDecoder().decode(out.stdout));
       assertEquals(rows, 96000);
-      // Buffered, the rows would take about 96 MiB; a few batches are well under 16 MiB.
+      // Buffered, the rows would take about 96 MiB; a few batches stay under 32 MiB (up to 19
+      // MiB seen on a loaded machine, where the socket fills further before a pause acts).
       const mib = grown / 2 ** 20;
-      assertOk(mib < 16, `relay ${relay}: the copy held ${mib.toFixed(1)} MiB`);
+      assertOk(mib < 32, `relay ${relay}: the copy held ${mib.toFixed(1)} MiB`);
     }
   });
 });
 
-Deno.test("whole tables are loaded frozen; a partitioned one is loaded through its parent", async () => {
+Deno.test("large whole tables are loaded frozen, small ones in a batch; a partitioned one through its parent", async () => {
   await withPair("copy-freeze", async (pair) => {
-    await exec(pair.source, ACME);
+    await exec(
+      pair.source,
+      `${ACME}
+       CREATE TABLE acme.wide (id int PRIMARY KEY, pad text NOT NULL);
+       INSERT INTO acme.wide SELECT g, repeat('w', 100) FROM generate_series(1, 12000) g;
+       ANALYZE acme.wide;`,
+    );
     await exec(pair.target, "CREATE EXTENSION pg_visibility");
     await runJob(job(pair, "acme", { "*": {} }), { name: "freeze" });
-    const [frozen, pages] = await frozenPages(pair, "oddities");
-    assertOk(pages > 0 && frozen === pages, `${frozen} of ${pages} pages frozen`);
-    assertEquals(
-      await tableText(pair.target, "staging", "events"),
-      await tableText(pair.source, "acme", "events"),
-    );
+    const [frozen, pages] = await frozenPages(pair, "wide");
+    assertOk(pages > 128 && frozen === pages, `${frozen} of ${pages} pages frozen`);
+    // Under SMALL_TABLE: loaded in one transaction with the other small tables, not frozen.
+    assertEquals((await frozenPages(pair, "oddities"))[0], 0);
+    // The batch built the small tables' indexes and analysed them.
+    const unanalysed = await pair.target`
+      SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = 'staging' AND c.relkind = 'r' AND c.reltuples < 0 ORDER BY 1`;
+    assertEquals(unanalysed.map((r) => r.relname), []);
+    const [{ invalid }] = await pair.target`
+      SELECT count(*)::int AS invalid FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = 'staging' AND NOT (i.indisvalid AND i.indisready)`;
+    assertEquals(invalid, 0);
+    for (const table of ["events", "oddities", "wide"]) {
+      assertEquals(
+        await tableText(pair.target, "staging", table),
+        await tableText(pair.source, "acme", table),
+      );
+    }
   });
 });
 
@@ -306,12 +327,11 @@ Deno.test("a large table is split into page ranges, the first frozen: every row 
     // The snapshot saw ids 1…last, each once: rows copied twice or missed would break this.
     assertEquals([row.n, row.ids, row.first], [row.last, row.last, 1]);
     assertOk(row.last >= 60000 && row.last < inserted, `last id ${row.last} of ${inserted}`);
-    // The first part loaded frozen, the others after it side by side, not; the small table
-    // whole, so frozen.
+    // The first part loaded frozen, the others after it side by side, not; the small table in a
+    // batch of small tables, so not.
     const [partly, all] = await frozenPages(pair, "t");
     assertOk(partly > 0 && partly < all, `${partly} of ${all} pages frozen`);
-    const [frozen, pages] = await frozenPages(pair, "small");
-    assertEquals(frozen, pages);
+    assertEquals((await frozenPages(pair, "small"))[0], 0);
   });
 });
 

@@ -116,7 +116,15 @@ Deno.test("format auto uses binary only where every column is binary-safe", () =
   assertStringIncludes(plans[1].copyOut, "(FORMAT binary)");
 });
 
-const PIECES = { workers: 2, streams: 2, splitAbove: 1000, tidRangeScan: true, schema: "sh" };
+/** Every whole plain table loads frozen, even an empty one. */
+const PIECES = {
+  workers: 2,
+  streams: 2,
+  splitAbove: 1000,
+  freezeAbove: -1,
+  tidRangeScan: true,
+  schema: "sh",
+};
 
 Deno.test("pieces: whole tables load frozen, partitioned ones not; auto is the default format", () => {
   const pieces = copyPieces(planTables(job({ "*": {} }), CATALOG), PIECES);
@@ -129,6 +137,16 @@ Deno.test("pieces: whole tables load frozen, partitioned ones not; auto is the d
     'COPY "sh"."users" ("id", "tenant_id", "email") FROM STDIN (FORMAT binary, FREEZE)',
   );
   assertEquals(pieces[1].copyIn, 'COPY "sh"."events" ("id", "at") FROM STDIN (FORMAT binary)');
+});
+
+Deno.test("pieces: a whole table up to freezeAbove loads without FREEZE (in a batch of small tables)", () => {
+  const plans = planTables(job({ "*": {} }), CATALOG, "text");
+  const pieces = copyPieces(plans, { ...PIECES, freezeAbove: 50 });
+  assertEquals(
+    pieces.map((p) => [p.plan.table.name, p.plan.table.bytes, p.freeze]),
+    [["Order Items", 500, true], ["events", 300, false], ["users", 50, false], ["plain", 0, false]],
+  );
+  assertEquals(pieces[2].copyIn, 'COPY "sh"."users" ("id", "tenant_id", "email") FROM STDIN');
 });
 
 Deno.test("pieces: a table larger than its share is split into page ranges, the first frozen", () => {

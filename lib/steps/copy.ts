@@ -1,8 +1,9 @@
 /**
  * The copy step: workers, each with a source connection in the job's snapshot and a target
  * connection, take tasks from the copy queue (`copy_queue.ts`), the longest chain of work first:
- * the tables' pieces, moved by the COPY pump (`copy.ts`), and each loaded table's index builds
- * and `ANALYZE`. The first failure stops every worker and is the one reported.
+ * the tables' pieces, moved by the COPY pump (`copy.ts`), each loaded table's index builds and
+ * `ANALYZE`, and the small tables in batches, each one transaction (`copy_batch.ts`). The first
+ * failure stops every worker and is the one reported.
  *
  * @example
  * ```ts
@@ -18,9 +19,10 @@
 
 import { type Conn, connectionLost, type Sql } from "../connect.ts";
 import { type CopyProgress, copyTable } from "../copy.ts";
+import { batchSmallTables, type CopyBatch } from "../copy_batch.ts";
 import { type BusySeconds, CopyQueue, type CopyTask, copyWork } from "../copy_queue.ts";
 import type { JobContext } from "../job_context.ts";
-import { type CopyPiece, copyPieces, type SourcePlan } from "../plan.ts";
+import { type CopyPiece, copyPieces, SMALL_TABLE, type SourcePlan } from "../plan.ts";
 import { analyzeSql, truncateSql } from "../shadow.ts";
 import { readLockBudget } from "../lock_budget.ts";
 import { importSnapshot, type Snapshot } from "../snapshot.ts";
@@ -86,17 +88,11 @@ export async function copyData(
   const pieces = copyPieces(plan.tables, {
     workers: input.parallel,
     splitAbove: input.splitAbove,
+    freezeAbove: SMALL_TABLE,
     streams: input.streams,
     tidRangeScan: plan.catalog.serverVersion >= 140000,
     schema: input.shadow,
   });
-  const queue = new CopyQueue(pieces, plan.indexBuilds, plan.analyzedInCopy);
-  const copying = new Map<string, TableCopy>();
-  const reports: TableReport[] = [];
-  // The first failure stops the other workers; it is the one reported.
-  const stop = new AbortController();
-  const signal = ctx.signal ? AbortSignal.any([ctx.signal, stop.signal]) : stop.signal;
-  let first: { error: unknown } | undefined;
   const workers = Math.min(input.parallel, pieces.length);
   // A worker's transaction keeps a lock on every table it read (and their indexes and TOAST
   // tables, 4 in all at most): past its share of the source's lock budget, it ends and imports
@@ -106,6 +102,18 @@ export async function copyData(
     Math.floor(await readLockBudget(input.snapshot.conn) / (4 * workers)),
   );
   const keepSnapshot = pieces.length > renewAfter;
+  const loads = batchSmallTables(pieces, plan.indexBuilds, plan.analyzedInCopy, {
+    workers,
+    locks: Math.floor(await readLockBudget(input.target) / workers),
+    reads: renewAfter,
+  });
+  const queue = new CopyQueue(loads.pieces, loads.builds, plan.analyzedInCopy, loads.batches);
+  const copying = new Map<string, TableCopy>();
+  const reports: TableReport[] = [];
+  // The first failure stops the other workers; it is the one reported.
+  const stop = new AbortController();
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, stop.signal]) : stop.signal;
+  let first: { error: unknown } | undefined;
   let imported = 0;
   const started = performance.now();
   const busy: BusySeconds = { copy: 0, index: 0, analyze: 0 };
@@ -131,17 +139,25 @@ export async function copyData(
       if (++imported === workers && !keepSnapshot) await input.snapshot.close();
       let read = 0;
       for (let task = await queue.next(); task && !signal.aborted; task = await queue.next()) {
-        const taskStarted = performance.now();
-        if (task.kind === "copy") {
-          if (read++ === renewAfter) {
-            read = 1;
+        if (task.kind === "copy" || task.kind === "batch") {
+          const tables = task.kind === "copy" ? 1 : task.batch.pieces.length;
+          if (read + tables > renewAfter) {
+            read = 0;
             await source.unsafe("COMMIT");
             await importSnapshot(source, input.snapshot.id, snapshot);
           }
-          const report = await copyPiece(ctx, task.piece, copying, w, input.shadow);
-          if (report) reports.push(report);
-        } else await buildOrAnalyze(ctx, task, w, input.shadow);
-        busy[task.kind] += (performance.now() - taskStarted) / 1000;
+          read += tables;
+        }
+        const taskStarted = performance.now();
+        if (task.kind === "batch") {
+          reports.push(...await copyBatch(ctx, task.batch, copying, w, input.shadow, busy));
+        } else {
+          if (task.kind === "copy") {
+            const report = await copyPiece(ctx, task.piece, copying, w, input.shadow);
+            if (report) reports.push(report);
+          } else await buildOrAnalyze(ctx, task, w, input.shadow);
+          busy[task.kind] += (performance.now() - taskStarted) / 1000;
+        }
         queue.done(task);
       }
       try {
@@ -173,9 +189,10 @@ export async function copyData(
  */
 async function buildOrAnalyze(
   ctx: JobContext,
-  task: Exclude<CopyTask, { kind: "copy" }>,
+  task: Exclude<CopyTask, { kind: "copy" | "batch" }>,
   w: Worker,
   shadow: string,
+  inBatch = false,
 ): Promise<void> {
   const table = task.kind === "index" ? task.build.table : task.table;
   const index = task.kind === "index" ? { index: task.build.index } : {};
@@ -184,7 +201,8 @@ async function buildOrAnalyze(
   const onAbort = () => w.cancelTarget().catch(() => {});
   w.signal.addEventListener("abort", onAbort, { once: true });
   try {
-    if (task.kind === "index") {
+    if (task.kind === "index" && inBatch) await w.target.unsafe(task.build.create);
+    else if (task.kind === "index") {
       await w.target.unsafe("BEGIN");
       await w.target.unsafe(setLocalSql({ search_path: "" }));
       await w.target.unsafe(task.build.create);
@@ -199,6 +217,45 @@ async function buildOrAnalyze(
   } finally {
     w.signal.removeEventListener("abort", onAbort);
   }
+}
+
+/**
+ * Copies a batch of small tables in one target transaction: each loaded (without `FREEZE`), then
+ * their index builds (with an empty search_path, as PostgreSQL rendered them) and `ANALYZE`. Its
+ * tables' rows appear in the shadow together, at its commit. Its seconds count in `busy` as
+ * copying, building indexes and analysing.
+ */
+async function copyBatch(
+  ctx: JobContext,
+  batch: CopyBatch,
+  copying: Map<string, TableCopy>,
+  w: Worker,
+  shadow: string,
+  busy: BusySeconds,
+): Promise<TableReport[]> {
+  let since = performance.now();
+  const lap = (kind: keyof BusySeconds) => {
+    const now = performance.now();
+    busy[kind] += (now - since) / 1000;
+    since = now;
+  };
+  const reports: TableReport[] = [];
+  await w.target.unsafe("BEGIN");
+  for (const piece of batch.pieces) {
+    reports.push((await copyPiece(ctx, piece, copying, w, shadow))!);
+  }
+  lap("copy");
+  await w.target.unsafe(setLocalSql({ search_path: "" }));
+  for (const build of batch.builds) {
+    await buildOrAnalyze(ctx, { kind: "index", build }, w, shadow, true);
+  }
+  lap("index");
+  for (const table of batch.analyze) {
+    await buildOrAnalyze(ctx, { kind: "analyze", table }, w, shadow, true);
+  }
+  await w.target.unsafe("COMMIT");
+  lap("analyze");
+  return reports;
 }
 
 /**
