@@ -302,9 +302,10 @@ export function copyPieces(plans: readonly TablePlan[], options: PieceOptions): 
       plan.query.with === undefined &&
       table.bytes > options.splitAbove && table.bytes > total / options.workers;
     const most = Math.min(options.workers, options.streams, table.pages);
-    const parts = splittable && most >= 3 ? Math.min(most, Math.ceil(table.bytes / share)) : 1;
+    const parts = splittable ? Math.min(most, Math.ceil(table.bytes / share)) : 1;
     const copyIn = (freeze: boolean) =>
       copyInSql(options.schema, table.name, plan.columns, plan.format, freeze);
+    // 2 parts take as long as 1: the second waits for the first, frozen, to commit.
     if (parts < 3) {
       const freeze = !table.partitioned && table.bytes > options.freezeAbove;
       pieces.push({
