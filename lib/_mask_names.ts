@@ -8,6 +8,11 @@
 /**
  * Built-in names, ASCII only (the source's encoding may be any), without commas, quotes or
  * spaces (they are written as array literals).
+ *
+ * @example
+ * ```ts
+ * FIRST_NAMES.includes("Alice"); // true
+ * ```
  */
 export const FIRST_NAMES: readonly string[] = [
   "Aaliyah",
@@ -112,7 +117,14 @@ export const FIRST_NAMES: readonly string[] = [
   "Tane",
 ];
 
-/** Built-in family names (same rules as `FIRST_NAMES`). */
+/**
+ * Built-in family names (same rules as `FIRST_NAMES`).
+ *
+ * @example
+ * ```ts
+ * LAST_NAMES.includes("Bauer"); // true
+ * ```
+ */
 export const LAST_NAMES: readonly string[] = [
   "Abe",
   "Adeyemi",

@@ -15,7 +15,7 @@
  */
 
 import type { Conn } from "./connect.ts";
-import { qualify } from "./sql.ts";
+import { columnsSql, SCHEMA_SQL, sequenceValueSql, tablesSql } from "./catalog_sql.ts";
 
 /** A column of a source table. */
 export interface Column {
@@ -72,49 +72,22 @@ export interface SchemaCatalog {
 }
 
 /**
- * `'{1,2,3}'::oid[]`: a list of OIDs inlined as a literal (OIDs are integers read from the
- * catalog, so inlining is safe, and it avoids postgres.js array type lookups).
+ * Reads the tables and columns of `schema`; `undefined` when the schema does not exist.
  *
  * @example
  * ```ts
- * oidArray([16385, 16390]); // "'{16385,16390}'::oid[]"
+ * import type { Snapshot } from "./snapshot.ts";
+ * declare const snapshot: Snapshot;
+ * const catalog = await readSchema(snapshot.conn, "public");
+ * catalog?.tables.map((t) => `${t.name}: ${t.columns.length} columns`);
  * ```
  */
-export function oidArray(oids: readonly number[]): string {
-  if (!oids.every((o) => Number.isInteger(o) && o >= 0)) throw new TypeError("not an OID");
-  return `'{${oids.join(",")}}'::oid[]`;
-}
-
-/** Reads the tables and columns of `schema`; `undefined` when the schema does not exist. */
 export async function readSchema(conn: Conn, schema: string): Promise<SchemaCatalog | undefined> {
-  const [ns] = await conn`
-    SELECT oid::int8 AS oid, current_setting('server_version_num')::int AS version
-      FROM pg_namespace WHERE nspname = ${schema}`;
+  const [ns] = await conn.unsafe(SCHEMA_SQL, [schema]);
   if (!ns) return undefined;
   const nsOid = Number(ns.oid);
   const serverVersion = Number(ns.version);
-  const rows = await conn`
-    SELECT c.oid::int8 AS oid, c.relname AS name, c.relkind = 'p' AS partitioned,
-           (SELECT i.inhparent::int8 FROM pg_inherits i WHERE i.inhrelid = c.oid AND c.relispartition)
-             AS parent,
-           pg_get_userbyid(c.relowner) AS owner,
-           -- Partitioned tables sum over their partitions; a plain table is its own sum.
-           CASE WHEN c.relkind = 'p' THEN
-             COALESCE((SELECT sum(GREATEST(p.reltuples, 0)) FROM pg_partition_tree(c.oid) t
-                        JOIN pg_class p ON p.oid = t.relid WHERE t.isleaf), c.reltuples)
-           ELSE c.reltuples END::float8 AS rows,
-           CASE WHEN c.relkind = 'p' THEN
-             COALESCE((SELECT sum(pg_table_size(t.relid)) FROM pg_partition_tree(c.oid) t),
-                      pg_table_size(c.oid))
-           ELSE pg_table_size(c.oid) END::int8 AS bytes,
-           (pg_relation_size(c.oid) / current_setting('block_size')::int)::int8 AS pages,
-           CASE WHEN c.relkind = 'p' THEN
-             COALESCE((SELECT bool_or(p.relrowsecurity) FROM pg_partition_tree(c.oid) t
-                        JOIN pg_class p ON p.oid = t.relid), c.relrowsecurity)
-           ELSE c.relrowsecurity END AS row_security
-      FROM pg_class c
-     WHERE c.relnamespace = ${nsOid} AND c.relkind IN ('r', 'p')
-     ORDER BY c.relname`;
+  const rows = await conn.unsafe(tablesSql(nsOid));
   const tables: Table[] = rows.map((r) => ({
     oid: Number(r.oid),
     name: r.name,
@@ -131,36 +104,7 @@ export async function readSchema(conn: Conn, schema: string): Promise<SchemaCata
   const byOid = new Map(tables.map((t) => [t.oid, t]));
   // A type's binary safety is decided once per type, not once per column: per column, the
   // recursive walk made this query take seconds on a thousand tables.
-  const columns = await conn.unsafe(`
-    WITH RECURSIVE cols AS (
-      SELECT a.attrelid, a.attnum, a.attname, a.atttypid, a.attgenerated, a.attidentity,
-             a.attnotnull
-        FROM pg_attribute a
-       WHERE a.attrelid = ANY(${oidArray([...byOid.keys()])}) AND a.attnum > 0
-         AND NOT a.attisdropped
-    ),
-    ty(root, oid) AS (
-      SELECT DISTINCT atttypid, atttypid FROM cols
-      UNION SELECT ty.root, x FROM ty JOIN pg_type t ON t.oid = ty.oid,
-        LATERAL (VALUES (t.typbasetype), (t.typelem),
-                        ((SELECT rngsubtype FROM pg_range WHERE rngtypid = t.oid))) v(x)
-       WHERE x IS NOT NULL AND x <> 0
-    ),
-    unsafe AS (
-      SELECT DISTINCT ty.root FROM ty JOIN pg_type t ON t.oid = ty.oid
-       WHERE (t.oid >= 16384 AND t.typtype IN ('b', 'c'))
-          OR (t.oid < 16384 AND t.typname LIKE 'reg%')
-    )
-    SELECT c.attrelid::int8 AS rel, c.attname AS name, format_type(c.atttypid, -1) AS type,
-           c.atttypid::int8 AS type_oid, c.attgenerated <> '' AS generated,
-           c.attidentity AS identity, c.attnotnull AS not_null,
-           COALESCE(bt.typcategory, t.typcategory) AS category,
-           format_type(COALESCE(bt.oid, t.oid), -1) AS base_type,
-           NOT EXISTS (SELECT 1 FROM unsafe u WHERE u.root = c.atttypid) AS binary_safe
-      FROM cols c
-      JOIN pg_type t ON t.oid = c.atttypid
-      LEFT JOIN pg_type bt ON bt.oid = NULLIF(t.typbasetype, 0)
-     ORDER BY c.attrelid, c.attnum`);
+  const columns = await conn.unsafe(columnsSql([...byOid.keys()]));
   for (const c of columns) {
     byOid.get(Number(c.rel))!.columns.push({
       name: c.name,
@@ -184,7 +128,17 @@ export interface SequenceValue {
   isCalled: boolean;
 }
 
-/** Reads each sequence's `last_value` and `is_called` (sequences are not transactional). */
+/**
+ * Reads each sequence's `last_value` and `is_called` (sequences are not transactional).
+ *
+ * @example
+ * ```ts
+ * import type { Snapshot } from "./snapshot.ts";
+ * declare const snapshot: Snapshot;
+ * await readSequenceValues(snapshot.conn, "public", [{ name: "users_id_seq" }]);
+ * // [{ name: "users_id_seq", lastValue: "42", isCalled: true }]
+ * ```
+ */
 export async function readSequenceValues(
   conn: Conn,
   schema: string,
@@ -192,9 +146,7 @@ export async function readSequenceValues(
 ): Promise<SequenceValue[]> {
   const values: SequenceValue[] = [];
   for (const s of sequences) {
-    const [row] = await conn.unsafe(
-      `SELECT last_value::text AS v, is_called FROM ${qualify(schema, s.name)}`,
-    );
+    const [row] = await conn.unsafe(sequenceValueSql(schema, s.name));
     values.push({ name: s.name, lastValue: row.v, isCalled: row.is_called });
   }
   return values;

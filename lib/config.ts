@@ -27,8 +27,11 @@ import type { Condition, Job, KeyOption, ObjectsMode, Select, TableSpec, Where }
 
 /** A job after validation: named, with its wildcard entry apart from the named tables. */
 export interface JobConfig {
+  /** The job's name: its key in the jobs module. */
   name: string;
+  /** The source database's URL as given, and the schema read. */
   source: { url: string; schema: string };
+  /** The target database's URL as given, and the schema built. */
   target: { url: string; schema: string };
   /** The two URLs, parsed once (here): every connection and client tool of the job uses these. */
   connections: { source: ConnInfo; target: ConnInfo };
@@ -36,14 +39,19 @@ export interface JobConfig {
   tables: Map<string, TableSpec>;
   /** The `"*"` entry, when present. */
   wildcard?: TableSpec;
+  /** Drop objects outside the target schema that depend on it (`cascade`, default false). */
   cascade: boolean;
+  /** Read through row-level security policies (`rowSecurity`, default false: fail where one filters). */
   rowSecurity: boolean;
+  /** What a key whose rows the filters orphaned becomes (`orphans`, default `"not-valid"`). */
   orphans: "not-valid" | "fail";
   /** The job's own salt for the masks; never printed. */
   salt?: string;
+  /** What the personal-data guard does about unmasked columns (`pii`, default `"warn"`). */
   pii: "warn" | "fail";
   /** `objects` as given, or its default: `"all"` with `"*"`, `"dependent"` for named tables. */
   objects: ObjectsMode;
+  /** Copy the rows closed under the foreign keys among the job's tables (`subset`). */
   subset: boolean;
 }
 

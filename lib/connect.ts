@@ -123,6 +123,12 @@ const PROBE = "SELECT 1 AS pgxmat_reserved_";
  * rather than in the middle of a step.
  * Its `reserve()` gives connections that fail with `CONNECTION_CLOSED` once their session ended,
  * instead of crashing the process (see `Liveness`).
+ *
+ * @example
+ * ```ts
+ * const source = await openClient("source", "postgres://app@localhost/app", { max: 4 });
+ * await source.end();
+ * ```
  */
 export async function openClient(
   side: Side,

@@ -33,7 +33,14 @@ import type { Conn } from "./connect.ts";
 import { BINARY_SIGNATURE, claimCopy, type CopyClaim } from "./copy_relay.ts";
 import { CopyFailed } from "./errors.ts";
 
-/** Bytes gathered before one write to the target (measured: 128–512 KiB is 3× one-per-row). */
+/**
+ * Bytes gathered before one write to the target (measured: 128–512 KiB is 3× one-per-row).
+ *
+ * @example
+ * ```ts
+ * BATCH_BYTES; // 262144
+ * ```
+ */
 export const BATCH_BYTES = 256 * 1024;
 
 /** One table's two statements. */
@@ -239,6 +246,17 @@ export interface CopyOptions {
  * Copies one table from a source connection (inside the job's snapshot) to a target connection.
  * Throws `CopyFailed` naming the side whose server failed first; both connections are out of
  * COPY mode when it returns or throws.
+ *
+ * @example
+ * ```ts
+ * import type { Conn } from "./connect.ts";
+ * declare const source: Conn, target: Conn;
+ * const result = await copyTable(source, target, {
+ *   copyOut: 'COPY (SELECT "id" FROM ONLY "public"."t") TO STDOUT',
+ *   copyIn: 'COPY "staging"."t" ("id") FROM STDIN',
+ * }, { cancelSource: async () => {} });
+ * result.rows;
+ * ```
  */
 export async function copyTable(
   source: Conn,

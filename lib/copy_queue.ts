@@ -40,7 +40,17 @@ export type CopyTask =
 const INDEX_SHARE = 0.2;
 const ANALYZE_SHARE = 0.04;
 
-/** The copy step's tasks; several workers take from it at once. */
+/**
+ * The copy step's tasks; several workers take from it at once.
+ *
+ * @example
+ * ```ts
+ * import type { CopyPiece, IndexBuild } from "./plan.ts";
+ * declare const pieces: CopyPiece[], builds: IndexBuild[];
+ * const queue = new CopyQueue(pieces, builds, new Set(["users"]));
+ * for (let task = await queue.next(); task; task = await queue.next()) queue.done(task);
+ * ```
+ */
 export class CopyQueue {
   /** Tasks that may start now. */
   readonly #ready: CopyTask[] = [];

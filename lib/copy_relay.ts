@@ -56,6 +56,13 @@ const MARKER = /\/\* pg-xmat copy (\d+) \*\/$/;
  * and the tapped socket that writes it is `tap`. The statement's response must then be confirmed
  * by the query (`confirm`, called when postgres.js hands out the COPY's stream) for the relay to
  * take the data over.
+ *
+ * @example
+ * ```ts
+ * const claim = new CopyClaim("COPY (SELECT 1) TO STDOUT");
+ * claim.sql.startsWith("COPY (SELECT 1) TO STDOUT"); // true, a marker after it
+ * claim.release();
+ * ```
  */
 export class CopyClaim {
   readonly sql: string;
@@ -129,7 +136,17 @@ type Mode =
   /** CopyData dropped (the copy failed), the rest to postgres.js. */
   | "discarding";
 
-/** A socket under postgres.js, with the relay's hooks. */
+/**
+ * A socket under postgres.js, with the relay's hooks.
+ *
+ * @example
+ * ```ts
+ * import type { Socket } from "node:net";
+ * declare const socket: Socket;
+ * const tap = new Tap(socket);
+ * tap.release();
+ * ```
+ */
 export class Tap {
   readonly socket: Socket;
   readonly #emit: Emit;
@@ -440,7 +457,14 @@ export function tapSocket<S extends Socket>(socket: S): S {
   return socket;
 }
 
-/** The signature that starts binary COPY's header (19 bytes with its flags and extension length). */
+/**
+ * The signature that starts binary COPY's header (19 bytes with its flags and extension length).
+ *
+ * @example
+ * ```ts
+ * new TextDecoder().decode(new Uint8Array(BINARY_SIGNATURE.slice(0, 5))); // "PGCOP"
+ * ```
+ */
 export const BINARY_SIGNATURE = [0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00];
 
 /**

@@ -16,10 +16,18 @@
 import { redact, redactUrl } from "./redact.ts";
 import type { Step } from "./types.ts";
 
-/** Base of every pg-xmat error; `exitCode` is what the CLI exits with. */
+/**
+ * Base of every pg-xmat error; `exitCode` is what the CLI exits with.
+ *
+ * @example
+ * ```ts
+ * new UsageError("no job matches \"x:*\"") instanceof XmatError; // true
+ * ```
+ */
 export class XmatError extends Error {
   /** 2: usage or configuration; 1: a job failed. */
   readonly exitCode: 1 | 2;
+  /** `message` with every password redacted. */
   constructor(message: string, exitCode: 1 | 2, options?: ErrorOptions) {
     super(redact(message), options);
     this.name = new.target.name;
@@ -27,16 +35,33 @@ export class XmatError extends Error {
   }
 }
 
-/** Wrong command-line use, or no job matched. */
+/**
+ * Wrong command-line use, or no job matched.
+ *
+ * @example
+ * ```ts
+ * new UsageError("no job matches \"x:*\"").exitCode; // 2
+ * ```
+ */
 export class UsageError extends XmatError {
+  /** A usage error (exit code 2). */
   constructor(message: string) {
     super(message, 2);
   }
 }
 
-/** The jobs module could not be loaded or is invalid; `issues` holds one line per fault. */
+/**
+ * The jobs module could not be loaded or is invalid; `issues` holds one line per fault.
+ *
+ * @example
+ * ```ts
+ * new ConfigError(['jobs["a"].tables: at least one table']).issues.length; // 1
+ * ```
+ */
 export class ConfigError extends XmatError {
+  /** Each problem, with where it is (`jobs["a"].tables.t.where: …`). */
   readonly issues: string[];
+  /** The message lists the first 20 issues under `heading`. */
   constructor(issues: string[], heading = "invalid jobs") {
     const shown = issues.slice(0, 20);
     const more = issues.length > shown.length
@@ -57,9 +82,19 @@ export interface Place {
   side?: "source" | "target";
 }
 
-/** A job failed; the message names the place and carries the server's text. */
+/**
+ * A job failed; the message names the place and carries the server's text.
+ *
+ * @example
+ * ```ts
+ * new JobError({ job: "a", step: "copy", table: "t" }, "it failed").message;
+ * // 'job "a", table "t", step copy: it failed'
+ * ```
+ */
 export class JobError extends XmatError {
+  /** Where the job failed: its step, and the table and side when known. */
   readonly place: Place;
+  /** The message is the place (`describePlace`), then `detail`. */
   constructor(place: Place, detail: string, options?: ErrorOptions) {
     super(`${describePlace(place)}: ${detail}`, 1, options);
     this.place = place;
@@ -120,7 +155,14 @@ export function describeError(error: unknown): string {
   return redact(lines.join("\n"));
 }
 
-/** True for a server error with the given SQLSTATE. */
+/**
+ * True for a server error with the given SQLSTATE.
+ *
+ * @example
+ * ```ts
+ * hasSqlState({ code: "55P03" }, "55P03"); // true
+ * ```
+ */
 export function hasSqlState(error: unknown, code: string): boolean {
   return error instanceof Error && (error as Error & { code?: string }).code === code;
 }
@@ -159,7 +201,14 @@ export function connectionHint(error: unknown): string {
   return "check the URL.";
 }
 
-/** A connection to one side could not be opened or was lost. */
+/**
+ * A connection to one side could not be opened or was lost.
+ *
+ * @example
+ * ```ts
+ * new ConnectError("source", "postgres://app:secret@db/app", new Error("timeout")).side; // "source"
+ * ```
+ */
 export class ConnectError extends Error {
   readonly side: Side;
   constructor(side: Side, url: string, cause: unknown) {
@@ -172,7 +221,14 @@ export class ConnectError extends Error {
   }
 }
 
-/** Which side of a copy failed first. */
+/**
+ * Which side of a copy failed first.
+ *
+ * @example
+ * ```ts
+ * new CopyFailed("target", new Error("disk full")).message; // "disk full"
+ * ```
+ */
 export class CopyFailed extends Error {
   readonly side: Side;
   constructor(side: Side, cause: unknown) {
@@ -186,6 +242,11 @@ export class CopyFailed extends Error {
  * A reserved connection's session ended (terminated, or its server stopped) before a query was
  * sent on it. Its `code` is postgres.js's, and its message ends with the address, as postgres.js's
  * own `CONNECTION_CLOSED` errors do.
+ *
+ * @example
+ * ```ts
+ * new ConnectionLost("source", "db:5432").code; // "CONNECTION_CLOSED"
+ * ```
  */
 export class ConnectionLost extends Error {
   readonly side: Side;
@@ -197,7 +258,14 @@ export class ConnectionLost extends Error {
   }
 }
 
-/** A client tool is missing, or every copy found is older than needed. */
+/**
+ * A client tool is missing, or every copy found is older than needed.
+ *
+ * @example
+ * ```ts
+ * new ToolError("pg_dump 16 or newer is needed").name; // "ToolError"
+ * ```
+ */
 export class ToolError extends Error {
   constructor(message: string) {
     super(message);
@@ -205,7 +273,14 @@ export class ToolError extends Error {
   }
 }
 
-/** A tool exited with a non-zero status; the message is its redacted standard error. */
+/**
+ * A tool exited with a non-zero status; the message is its redacted standard error.
+ *
+ * @example
+ * ```ts
+ * new ToolFailed("pg_restore", 1, "error: x").message; // "pg_restore failed: error: x"
+ * ```
+ */
 export class ToolFailed extends Error {
   readonly stderr: string;
   constructor(name: string, code: number, stderr: string) {
@@ -216,7 +291,14 @@ export class ToolFailed extends Error {
   }
 }
 
-/** The swap could not take its locks in time. */
+/**
+ * The swap could not take its locks in time.
+ *
+ * @example
+ * ```ts
+ * new SwapError("could not lock target schema \"staging\"").side; // "target"
+ * ```
+ */
 export class SwapError extends Error {
   readonly side: Side = "target";
   constructor(message: string) {
@@ -225,7 +307,14 @@ export class SwapError extends Error {
   }
 }
 
-/** The target schema has dependents outside it and the job does not allow dropping them. */
+/**
+ * The target schema has dependents outside it and the job does not allow dropping them.
+ *
+ * @example
+ * ```ts
+ * new DependentsError("staging", ["view other.v"]).dependents; // ["view other.v"]
+ * ```
+ */
 export class DependentsError extends Error {
   readonly side: Side = "target";
   readonly dependents: string[];

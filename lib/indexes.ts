@@ -12,7 +12,7 @@
  * @module
  */
 
-import { oidArray } from "./catalog.ts";
+import { indexesSql } from "./catalog_sql.ts";
 import type { Conn } from "./connect.ts";
 
 /** An index of a chosen table. */
@@ -54,33 +54,7 @@ export interface Index {
  * ```
  */
 export async function readIndexes(conn: Conn, oids: readonly number[]): Promise<Index[]> {
-  const rows = await conn.unsafe(`
-    SELECT i.indexrelid::int8 AS oid, x.relname AS name, t.relname AS table,
-           i.indisunique AS unique, pg_get_indexdef(i.indexrelid) AS definition,
-           format('CREATE %sINDEX %I ON %I.%I USING ', CASE WHEN i.indisunique THEN 'UNIQUE ' END,
-                  x.relname, n.nspname, t.relname) AS prefix,
-           k.oid::int8 AS constraint_oid, k.conname AS constraint_name,
-           k.contype AS constraint_type, k.condeferrable AS deferrable, k.condeferred AS deferred,
-           (t.relkind = 'r' AND NOT t.relispartition AND i.indisvalid AND i.indisready
-            AND NOT i.indisclustered AND NOT i.indisreplident
-            AND (k.oid IS NULL OR (k.contype IN ('p', 'u') AND k.conname = x.relname))
-            AND NOT EXISTS (SELECT 1 FROM pg_attribute a
-                             WHERE a.attrelid = i.indexrelid AND a.attstattarget > 0)
-            AND NOT EXISTS (
-              SELECT 1 FROM pg_depend d
-               WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
-                 AND d.refobjid >= 16384
-                 AND NOT (d.refclassid = 'pg_class'::regclass AND d.refobjid = i.indrelid)
-                 AND NOT (d.refclassid = 'pg_constraint'::regclass
-                          AND d.refobjid = COALESCE(k.oid, 0)))) AS apart
-      FROM pg_index i
-      JOIN pg_class x ON x.oid = i.indexrelid
-      JOIN pg_class t ON t.oid = i.indrelid
-      JOIN pg_namespace n ON n.oid = t.relnamespace
-      LEFT JOIN pg_constraint k ON k.conindid = i.indexrelid AND k.conrelid = i.indrelid
-                                AND k.contype IN ('p', 'u', 'x')
-     WHERE i.indrelid = ANY(${oidArray(oids)})
-     ORDER BY t.relname, x.relname`);
+  const rows = await conn.unsafe(indexesSql(oids));
   return rows.map((r) => ({
     oid: Number(r.oid),
     name: r.name,

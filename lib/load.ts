@@ -16,7 +16,14 @@ import { pathToFileURL } from "node:url";
 import { ConfigError } from "./errors.ts";
 import { redact } from "./redact.ts";
 
-/** The default jobs file, looked for in the working directory. */
+/**
+ * The default jobs file, looked for in the working directory.
+ *
+ * @example
+ * ```ts
+ * DEFAULT_JOBS_FILE; // "pg_xmat_jobs.ts"
+ * ```
+ */
 export const DEFAULT_JOBS_FILE = "pg_xmat_jobs.ts";
 
 /**
@@ -24,6 +31,12 @@ export const DEFAULT_JOBS_FILE = "pg_xmat_jobs.ts";
  * `.json` file is read as the jobs map itself (no environment variables there: URLs in full).
  * A missing file, a syntax error or a throw while loading becomes a `ConfigError` naming the
  * file (and the line, for a syntax error).
+ *
+ * @example
+ * ```ts
+ * import { validateJobs } from "./config.ts";
+ * const configs = validateJobs(await loadJobsModule(DEFAULT_JOBS_FILE));
+ * ```
  */
 export async function loadJobsModule(file: string, cwd: string = Deno.cwd()): Promise<unknown> {
   const path = resolve(cwd, file);

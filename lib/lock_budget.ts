@@ -25,7 +25,16 @@ export interface LockSettings {
   maxPreparedTransactions: number;
 }
 
-/** The query that reads `LockSettings` (one row: `locks`, `connections`, `prepared`). */
+/**
+ * The query that reads `LockSettings` (one row: `locks`, `connections`, `prepared`).
+ *
+ * @example
+ * ```ts
+ * import type { Conn } from "./connect.ts";
+ * declare const conn: Conn;
+ * const [{ locks, connections, prepared }] = await conn.unsafe(LOCK_SETTINGS_SQL);
+ * ```
+ */
 export const LOCK_SETTINGS_SQL = `SELECT current_setting('max_locks_per_transaction')::int AS locks,
           current_setting('max_connections')::int AS connections,
           current_setting('max_prepared_transactions')::int AS prepared`;
@@ -79,12 +88,18 @@ export function packBatches<T>(
   return batches;
 }
 
-/** The locks one transaction of a run may take on the server of `conn` (see `lockBudget`). */
+/**
+ * The locks one transaction of a run may take on the server of `conn` (see `lockBudget`).
+ *
+ * @example
+ * ```ts
+ * import type { Conn } from "./connect.ts";
+ * declare const conn: Conn;
+ * await readLockBudget(conn); // 1600 on default settings
+ * ```
+ */
 export async function readLockBudget(conn: Conn | Sql): Promise<number> {
-  const [row] = await conn`
-    SELECT current_setting('max_locks_per_transaction')::int AS locks,
-           current_setting('max_connections')::int AS connections,
-           current_setting('max_prepared_transactions')::int AS prepared`;
+  const [row] = await conn.unsafe(LOCK_SETTINGS_SQL);
   return lockBudget({
     maxLocksPerTransaction: row.locks,
     maxConnections: row.connections,

@@ -47,13 +47,34 @@ const MASK_SPECS = {
 /** One mask's name. */
 export type MaskName = keyof typeof MASK_SPECS;
 
-/** The masks, in the order they are documented. */
+/**
+ * The masks, in the order they are documented.
+ *
+ * @example
+ * ```ts
+ * MASKS.includes("email"); // true
+ * ```
+ */
 export const MASKS = Object.keys(MASK_SPECS) as readonly MaskName[];
 
-/** The session setting that carries the mask key (hex) on the source. */
+/**
+ * The session setting that carries the mask key (hex) on the source.
+ *
+ * @example
+ * ```ts
+ * MASK_KEY_SETTING; // "pg_xmat.mask_key"
+ * ```
+ */
 export const MASK_KEY_SETTING = "pg_xmat.mask_key";
 
-/** The domain of masked email addresses unless the mask names another or keeps the original. */
+/**
+ * The domain of masked email addresses unless the mask names another or keeps the original.
+ *
+ * @example
+ * ```ts
+ * DEFAULT_EMAIL_DOMAIN; // "example.com"
+ * ```
+ */
 export const DEFAULT_EMAIL_DOMAIN = "example.com";
 /** Hex digits of an email's local part: 96 bits, so distinct addresses stay distinct. */
 const EMAIL_HEX = 24;

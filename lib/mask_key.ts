@@ -15,16 +15,32 @@
 
 import { createHash } from "node:crypto";
 
-/** The environment variable that gives the salt of a whole run (jobs without their own). */
+/**
+ * The environment variable that gives the salt of a whole run (jobs without their own).
+ *
+ * @example
+ * ```ts
+ * runSalt(Deno.env.get(SALT_ENV)).origin; // "environment" when PGXMAT_SALT is set
+ * ```
+ */
 export const SALT_ENV = "PGXMAT_SALT";
 
 /** A salt and where it came from (never printed: only `origin` is). */
 export interface RunSalt {
+  /** The salt itself. */
   value: string;
+  /** Where it came from: the job's `salt`, `PGXMAT_SALT`, or drawn for this run. */
   origin: "job" | "environment" | "random";
 }
 
-/** What the plan and the report say when the masks use a random salt. */
+/**
+ * What the plan and the report say when the masks use a random salt.
+ *
+ * @example
+ * ```ts
+ * RANDOM_SALT_WARNING.includes("PGXMAT_SALT"); // true
+ * ```
+ */
 export const RANDOM_SALT_WARNING =
   `no salt given (the job's \`salt\` or ${SALT_ENV}): the masks use a random salt for this ` +
   "run, so masked values are consistent within it but differ from other runs'";

@@ -294,7 +294,14 @@ export interface RunToolOptions {
   signal?: AbortSignal;
 }
 
-/** Runs a tool to completion; throws `ToolFailed` on a non-zero exit. */
+/**
+ * Runs a tool to completion; throws `ToolFailed` on a non-zero exit.
+ *
+ * @example
+ * ```ts
+ * const { stdout } = await runTool("pg_dump", ["--version"]);
+ * ```
+ */
 export async function runTool(
   path: string,
   args: string[],

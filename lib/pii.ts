@@ -23,6 +23,11 @@ import type { Select } from "./types.ts";
  * name as whole words (the name lower-cased, camelCase and any separator turned into `_`:
  * `billingAddress2` → `billing_address_2` has `address`), when its whole name is one of
  * `names`, or when its type is one of `types`.
+ *
+ * @example
+ * ```ts
+ * PII_PATTERNS.map((p) => p.kind);
+ * ```
  */
 export const PII_PATTERNS: readonly {
   kind: string;

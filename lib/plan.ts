@@ -55,6 +55,11 @@ export type FormatChoice = "auto" | "text" | "binary";
 /**
  * The format a run uses unless told otherwise. Binary where every column allows it: measured,
  * it halves the target's `COPY FROM` time (no text parsing) and beats text on every side.
+ *
+ * @example
+ * ```ts
+ * DEFAULT_FORMAT; // "auto"
+ * ```
  */
 export const DEFAULT_FORMAT: FormatChoice = "auto";
 
@@ -67,6 +72,14 @@ function listNames(names: readonly string[], max = 30): string {
  * Resolves the job's tables against the source catalog and builds each table's COPY statement.
  * Throws a `ConfigError` listing every table that does not exist and every `where`/`select` key
  * that names no column (with the columns the table has).
+ *
+ * @example
+ * ```ts
+ * import type { SchemaCatalog } from "./catalog.ts";
+ * import type { JobConfig } from "./config.ts";
+ * declare const job: JobConfig, catalog: SchemaCatalog;
+ * planTables(job, catalog).map((p) => p.copyOut); // ['COPY (SELECT "id", … FROM ONLY "public"."users") TO STDOUT']
+ * ```
  */
 export function planTables(
   job: JobConfig,
@@ -191,6 +204,11 @@ export function planTables(
 /**
  * Tables at least this large (bytes on disk) are split among workers when they would otherwise
  * outlast the rest of the job. Below it, a split gains little and costs the table its `FREEZE`.
+ *
+ * @example
+ * ```ts
+ * SPLIT_ABOVE / 2 ** 20; // 256 (MiB)
+ * ```
  */
 export const SPLIT_ABOVE = 256 * 2 ** 20;
 

@@ -18,9 +18,13 @@
  */
 
 import type { Conn } from "./connect.ts";
-import { oidArray } from "./catalog.ts";
+import {
+  LARGE_OBJECTS_SQL,
+  largeObjectRefsSql,
+  oidColumnsSql,
+  rowTriggersSql,
+} from "./catalog_sql.ts";
 import type { TablePlan } from "./plan.ts";
-import { qualify, quoteIdent } from "./sql.ts";
 
 /** The columns a job transforms with `select`, by table. */
 function transformed(plan: TablePlan): Set<string> {
@@ -37,31 +41,29 @@ export interface LargeObjectColumn {
  * The copied columns of type `oid` (or a domain over it, such as the `lo` extension's) whose
  * values name large objects on the source. A column the job transforms is the job's choice and is
  * not read; nothing is read when the source database has no large object.
+ *
+ * @example
+ * ```ts
+ * import type { Conn } from "./connect.ts";
+ * import type { TablePlan } from "./plan.ts";
+ * declare const conn: Conn, plans: TablePlan[];
+ * await readLargeObjectColumns(conn, "public", plans); // [{ table: "docs", column: "body" }]
+ * ```
  */
 export async function readLargeObjectColumns(
   conn: Conn,
   schema: string,
   plans: readonly TablePlan[],
 ): Promise<LargeObjectColumn[]> {
-  const [{ any }] = await conn`SELECT EXISTS (SELECT 1 FROM pg_largeobject_metadata) AS any`;
+  const [{ any }] = await conn.unsafe(LARGE_OBJECTS_SQL);
   if (!any || !plans.length) return [];
   const byOid = new Map(plans.map((p) => [p.table.oid, p]));
-  const columns = await conn.unsafe(`
-    SELECT a.attrelid::int8 AS rel, a.attname AS name
-      FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-     WHERE a.attrelid = ANY(${oidArray([...byOid.keys()])}) AND a.attnum > 0
-       AND NOT a.attisdropped AND a.attgenerated = ''
-       AND (t.oid = 'oid'::regtype OR t.typbasetype = 'oid'::regtype)
-     ORDER BY a.attrelid, a.attnum`);
+  const columns = await conn.unsafe(oidColumnsSql([...byOid.keys()]));
   const found: LargeObjectColumn[] = [];
   for (const c of columns) {
     const plan = byOid.get(Number(c.rel))!;
     if (transformed(plan).has(c.name) || !plan.columns.includes(c.name)) continue;
-    const [row] = await conn.unsafe(
-      `SELECT EXISTS (SELECT 1 FROM ${qualify(schema, plan.table.name)} t
-                        JOIN pg_largeobject_metadata m ON m.oid = t.${quoteIdent(c.name)}::oid)
-         AS refers`,
-    );
+    const [row] = await conn.unsafe(largeObjectRefsSql(schema, plan.table.name, c.name));
     if (row.refers) found.push({ table: plan.table.name, column: c.name });
   }
   return found;
@@ -103,22 +105,22 @@ export interface TriggerColumns {
  * built-in `tsvector_update_trigger` and `tsvector_update_trigger_column`, and, for a function
  * in another language, the `NEW.column` it assigns (a statement `NEW.c := …` or `NEW.c = …`)
  * and mentions.
+ *
+ * @example
+ * ```ts
+ * import type { Conn } from "./connect.ts";
+ * import type { TablePlan } from "./plan.ts";
+ * declare const conn: Conn, plans: TablePlan[];
+ * const triggers = await readTriggerColumns(conn, plans);
+ * triggerLeaks(triggers, plans);
+ * ```
  */
 export async function readTriggerColumns(
   conn: Conn,
   plans: readonly TablePlan[],
 ): Promise<TriggerColumns[]> {
   if (!plans.length) return [];
-  const rows = await conn.unsafe(`
-    SELECT c.relname AS table, g.tgname AS trigger, p.proname AS function, p.prosrc AS source,
-           (p.pronamespace = 'pg_catalog'::regnamespace) AS builtin,
-           encode(g.tgargs, 'escape') AS args,
-           (SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a
-             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns
-      FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_proc p ON p.oid = g.tgfoid
-     WHERE g.tgrelid = ANY(${oidArray(plans.map((p) => p.table.oid))}) AND NOT g.tgisinternal
-       AND (g.tgtype & 1) = 1
-     ORDER BY 1, 2`);
+  const rows = await conn.unsafe(rowTriggersSql(plans.map((p) => p.table.oid)));
   return rows.map((r) =>
     triggerColumns(r.table, r.trigger, r.function, r.builtin, r.source, r.args, r.columns)
   );

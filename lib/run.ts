@@ -84,6 +84,11 @@ export interface RunOptions {
 
 /**
  * The default number of tables copied at once.
+ *
+ * @example
+ * ```ts
+ * defaultParallelism() >= 2; // true
+ * ```
  */
 export function defaultParallelism(): number {
   return Math.max(2, Math.min(8, navigator.hardwareConcurrency ?? 2));
@@ -112,6 +117,13 @@ export async function runJob(job: Job, options: RunOptions = {}): Promise<JobRep
 /**
  * Runs the jobs whose names match `pattern`, in the map's order, and stops at the first that
  * fails (its error is thrown). Throws a `UsageError` when no job matches.
+ *
+ * @example
+ * ```ts
+ * import type { Jobs } from "./types.ts";
+ * declare const JOBS: Jobs;
+ * const reports = await runJobs("export:*", JOBS, { jobs: 4 });
+ * ```
  */
 export async function runJobs(
   pattern: string,
@@ -219,6 +231,15 @@ export function planJobConfig(config: JobConfig, options: RunOptions = {}): Prom
 
 /**
  * Runs one validated job: see `runJob`.
+ *
+ * @example
+ * ```ts
+ * import { validateJobs } from "./config.ts";
+ * import type { Jobs } from "./types.ts";
+ * declare const JOBS: Jobs;
+ * const [config] = validateJobs(JOBS);
+ * (await runJobConfig(config)).tables.length;
+ * ```
  */
 export function runJobConfig(config: JobConfig, options: RunOptions = {}): Promise<JobReport> {
   const started = performance.now();

@@ -89,7 +89,16 @@ export function dropBatchSql(schema: string, batch: readonly RelationToDrop[]): 
   return [...byKind].map(([kind, names]) => `DROP ${kind} IF EXISTS ${names.join(", ")} CASCADE`);
 }
 
-/** Reads the relations of `schema` to drop, in order (see `relationsToDropSql`). */
+/**
+ * Reads the relations of `schema` to drop, in order (see `relationsToDropSql`).
+ *
+ * @example
+ * ```ts
+ * import type { Conn } from "./connect.ts";
+ * declare const conn: Conn;
+ * (await relationsToDrop(conn, "_pgxmat_old_1a2b3c4d_staging")).length;
+ * ```
+ */
 export async function relationsToDrop(conn: Conn, schema: string): Promise<RelationToDrop[]> {
   return [...await conn.unsafe<RelationToDrop[]>(relationsToDropSql(schema))];
 }
@@ -104,6 +113,13 @@ export interface DropOptions extends LockWait {
  * Drops `schema` and everything in it, a batch of relations per transaction; a batch whose
  * locks are not granted in time is tried again, a bounded number of times, then the error is
  * thrown (what was dropped stays dropped).
+ *
+ * @example
+ * ```ts
+ * import type { Conn } from "./connect.ts";
+ * declare const conn: Conn;
+ * await dropSchemaInBatches(conn, "_pgxmat_old_1a2b3c4d_staging", { budget: 1600 });
+ * ```
  */
 export async function dropSchemaInBatches(
   conn: Conn,

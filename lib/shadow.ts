@@ -25,9 +25,23 @@ import type { Extension, ForeignKey } from "./source_objects.ts";
 import type { Index } from "./indexes.ts";
 import { qualify, quoteIdent, quoteLiteral } from "./sql.ts";
 
-/** Every shadow schema's name starts with this, so leftovers are recognisable. */
+/**
+ * Every shadow schema's name starts with this, so leftovers are recognisable.
+ *
+ * @example
+ * ```ts
+ * shadowNames("staging").shadow.startsWith(SHADOW_PREFIX); // true
+ * ```
+ */
 export const SHADOW_PREFIX = "_pgxmat_shadow_";
-/** The old target schema, renamed by the swap until it is dropped, starts with this. */
+/**
+ * The old target schema, renamed by the swap until it is dropped, starts with this.
+ *
+ * @example
+ * ```ts
+ * shadowNames("staging").old.startsWith(OLD_PREFIX); // true
+ * ```
+ */
 export const OLD_PREFIX = "_pgxmat_old_";
 /** The name the target's own schema of the source schema's name takes during a dance. */
 const ASIDE_PREFIX = "_pgxmat_aside_";

@@ -22,7 +22,14 @@
 
 import type { Condition, Operators, Scalar, Where } from "./types.ts";
 
-/** The operators a `where` condition object may use, in the order they are documented. */
+/**
+ * The operators a `where` condition object may use, in the order they are documented.
+ *
+ * @example
+ * ```ts
+ * OPERATORS.includes("gte"); // true
+ * ```
+ */
 export const OPERATORS: readonly (keyof Operators)[] = [
   "gte",
   "lte",
@@ -37,7 +44,14 @@ export const OPERATORS: readonly (keyof Operators)[] = [
 
 const COMPARISONS = { gte: ">=", lte: "<=", gt: ">", lt: "<" } as const;
 
-/** The placeholder a `select` expression uses for the column it computes. */
+/**
+ * The placeholder a `select` expression uses for the column it computes.
+ *
+ * @example
+ * ```ts
+ * COLUMN_PLACEHOLDER; // "{column_name}"
+ * ```
+ */
 export const COLUMN_PLACEHOLDER = "{column_name}";
 
 /**

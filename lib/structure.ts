@@ -76,6 +76,17 @@ export function exactPattern(...names: string[]): string {
 /**
  * `pg_dump --schema-only` of one schema, in the job's snapshot, as a custom-format archive;
  * returns it with its table of contents.
+ *
+ * @example
+ * ```ts
+ * import type { ClientTools } from "./pg_tools.ts";
+ * import type { ConnInfo } from "./conninfo.ts";
+ * declare const tools: ClientTools, source: ConnInfo;
+ * const archive = await dumpStructure({
+ *   tools, source, schema: "public", snapshot: "00000003-0000001B-1",
+ *   dir: await Deno.makeTempDir(), exclude: [],
+ * });
+ * ```
  */
 export async function dumpStructure(input: DumpInput): Promise<Archive> {
   const path = join(input.dir, "structure.dump");
@@ -106,6 +117,14 @@ export async function dumpStructure(input: DumpInput): Promise<Archive> {
  * One section of the narrowed archive as SQL (as `pg_restore` writes it), cut into batches of
  * consecutive entries that each take at most `budget` locks (see `entryLocks`): each batch is
  * meant for a transaction of its own. Always at least one batch, empty when the section is.
+ *
+ * @example
+ * ```ts
+ * import type { ClientTools } from "./pg_tools.ts";
+ * import { tocSelection } from "./toc.ts";
+ * declare const tools: ClientTools, archive: Archive;
+ * const scripts = await sectionBatches(tools, archive, "post-data", tocSelection(["1259:16390"]), 1600);
+ * ```
  */
 export async function sectionBatches(
   tools: ClientTools,
@@ -146,6 +165,14 @@ export async function sectionBatches(
  * The script may contain the `\restrict` lines `pg_restore` writes, which is why psql runs it.
  * A failure is a `ToolFailed` whose message is psql's error (with DETAIL, HINT and the line),
  * after the object it was restoring.
+ *
+ * @example
+ * ```ts
+ * import type { ClientTools } from "./pg_tools.ts";
+ * import type { ConnInfo } from "./conninfo.ts";
+ * declare const tools: ClientTools, target: ConnInfo;
+ * await runScript(tools, target, "BEGIN;\nCREATE SCHEMA s;\nCOMMIT;");
+ * ```
  */
 export async function runScript(
   tools: ClientTools,

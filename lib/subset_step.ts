@@ -26,6 +26,7 @@ import type { SchemaCatalog } from "./catalog.ts";
 import type { ForeignKey } from "./source_objects.ts";
 import { ConfigError } from "./errors.ts";
 import type { TablePlan } from "./plan.ts";
+import { transactionTimesSql, volatileFunctionsSql } from "./catalog_sql.ts";
 import { copyOutSql, quoteLiteral, selectSql, whereSql } from "./sql.ts";
 import { planSubset, subsetKeys, type SubsetPlan, type SubsetTable } from "./subset.ts";
 import { resolveTimes, TRANSACTION_TIMES } from "./subset_where.ts";
@@ -39,6 +40,19 @@ export interface SubsetStep {
 /**
  * Plans the subset of a job whose `subset` is on; throws a `ConfigError` for a `where` that
  * cannot give every table one answer and for keys the subset cannot close over.
+ *
+ * @example
+ * ```ts
+ * import type { SchemaCatalog } from "./catalog.ts";
+ * import type { JobConfig } from "./config.ts";
+ * import type { Conn } from "./connect.ts";
+ * import type { TablePlan } from "./plan.ts";
+ * import type { ForeignKey } from "./source_objects.ts";
+ * declare const conn: Conn, job: JobConfig, catalog: SchemaCatalog;
+ * declare const plans: TablePlan[], foreignKeys: ForeignKey[];
+ * const { subset } = await subsetStep(conn, job, catalog, plans, foreignKeys);
+ * subset.tables.map((t) => `${t.table}: ${t.role}`); // ["customer: seed", "rental: owned"]
+ * ```
  */
 export async function subsetStep(
   conn: Conn,
@@ -48,9 +62,7 @@ export async function subsetStep(
   foreignKeys: readonly ForeignKey[],
 ): Promise<SubsetStep> {
   const names = Object.keys(TRANSACTION_TIMES);
-  const [times] = await conn.unsafe(
-    `SELECT ${names.map((n) => `${n === "now" ? "now()" : n}::text AS ${n}`).join(", ")}`,
-  );
+  const [times] = await conn.unsafe(transactionTimesSql(names));
   const values = Object.fromEntries(
     names.map((n) => [n, `${quoteLiteral(times[n])}::${TRANSACTION_TIMES[n]}`]),
   );
@@ -67,10 +79,7 @@ export async function subsetStep(
     for (const name of resolved.calls) calls.set(name, [...calls.get(name) ?? [], at]);
   }
   if (calls.size) {
-    const volatile = await conn.unsafe(
-      `SELECT DISTINCT proname AS name FROM pg_catalog.pg_proc
-        WHERE provolatile = 'v' AND proname IN (${[...calls.keys()].map(quoteLiteral).join(", ")})`,
-    );
+    const volatile = await conn.unsafe(volatileFunctionsSql([...calls.keys()]));
     for (const { name } of volatile) {
       for (const at of calls.get(name)!) {
         problems.push(

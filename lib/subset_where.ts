@@ -14,7 +14,14 @@
  * @module
  */
 
-/** The transaction-time functions and the type each returns; `now` stands for three names. */
+/**
+ * The transaction-time functions and the type each returns; `now` stands for three names.
+ *
+ * @example
+ * ```ts
+ * TRANSACTION_TIMES.now; // "timestamptz"
+ * ```
+ */
 export const TRANSACTION_TIMES: Readonly<Record<string, string>> = {
   now: "timestamptz",
   current_date: "date",

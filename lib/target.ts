@@ -19,6 +19,21 @@ import { readLockBudget } from "./lock_budget.ts";
 import { type DropOptions, dropSchemaInBatches } from "./schema_drop.ts";
 import { OLD_PREFIX, parseMarker, SHADOW_PREFIX } from "./shadow.ts";
 import { quoteIdent } from "./sql.ts";
+import {
+  DEFAULT_PRIVILEGES_SQL,
+  DEPENDENTS_SQL,
+  EXTENSIONS_SQL,
+  LEFTOVERS_SQL,
+  LOCK_HOLDERS_SQL,
+  LOCK_NAME_SQL,
+  LOCK_TARGET_SQL,
+  NAME_HOLDER_SQL,
+  SAME_DATABASE_SQL,
+  SCHEMA_OWNER_SQL,
+  SCHEMAS_SQL,
+  TARGET_IDENTITY_SQL,
+  UNLOCK_NAME_SQL,
+} from "./target_sql.ts";
 
 const LOCK_NAMESPACE = "pg-xmat";
 const NAME_NAMESPACE = "pg-xmat borrowed name";
@@ -26,10 +41,16 @@ const NAME_NAMESPACE = "pg-xmat borrowed name";
 /**
  * Takes the session-level advisory lock of a target schema on a dedicated connection, so two
  * runs never build the same target at once. Returns false when another run holds it.
+ *
+ * @example
+ * ```ts
+ * import type { Conn } from "./connect.ts";
+ * declare const lock: Conn;
+ * if (!await lockTarget(lock, "staging")) throw new Error("another run builds staging");
+ * ```
  */
 export async function lockTarget(conn: Conn, target: string): Promise<boolean> {
-  const [row] = await conn`
-    SELECT pg_try_advisory_lock(hashtext(${LOCK_NAMESPACE}), hashtext(${target})) AS locked`;
+  const [row] = await conn.unsafe(LOCK_TARGET_SQL, [LOCK_NAMESPACE, target]);
   return row.locked;
 }
 
@@ -64,18 +85,11 @@ export async function lockName(
 ): Promise<void> {
   for (let waited = false;; await new Promise((r) => setTimeout(r, 250))) {
     signal?.throwIfAborted();
-    const [row] = await conn`
-      SELECT pg_try_advisory_lock(hashtext(${NAME_NAMESPACE}), hashtext(${name})) AS locked`;
+    const [row] = await conn.unsafe(LOCK_NAME_SQL, [NAME_NAMESPACE, name]);
     if (row.locked) return;
     if (waited) continue;
     waited = true;
-    const [holder] = await conn`
-      SELECT l.pid, a.application_name,
-             extract(epoch FROM now() - a.state_change)::float8 AS seconds
-        FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
-       WHERE l.locktype = 'advisory' AND l.granted
-         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-         AND l.classid = hashtext(${NAME_NAMESPACE})::oid AND l.objid = hashtext(${name})::oid`;
+    const [holder] = await conn.unsafe(NAME_HOLDER_SQL, [NAME_NAMESPACE, name]);
     onWait({
       pid: holder?.pid ?? 0,
       applicationName: holder?.application_name ?? "",
@@ -84,9 +98,19 @@ export async function lockName(
   }
 }
 
-/** Gives back a name `lockName` took. */
+/**
+ * Gives back a name `lockName` took.
+ *
+ * @example
+ * ```ts
+ * import type { Conn } from "./connect.ts";
+ * declare const lock: Conn;
+ * await lockName(lock, "public");
+ * await unlockName(lock, "public");
+ * ```
+ */
 export async function unlockName(conn: Conn, name: string): Promise<void> {
-  await conn`SELECT pg_advisory_unlock(hashtext(${NAME_NAMESPACE}), hashtext(${name}))`;
+  await conn.unsafe(UNLOCK_NAME_SQL, [NAME_NAMESPACE, name]);
 }
 
 /**
@@ -134,12 +158,17 @@ export function waitingForName(name: string, holder: NameHolder): string {
  * Why the current role cannot borrow `name` on the target: building renames the target's schema
  * of the source schema's name aside for a moment (pg_dump's DDL names the source schema), which
  * only its owner may do. `undefined` when there is no such schema or the role may rename it.
+ *
+ * @example
+ * ```ts
+ * import type { Conn } from "./connect.ts";
+ * declare const lock: Conn;
+ * const why = await unborrowable(lock, "public");
+ * if (why) throw new Error(why);
+ * ```
  */
 export async function unborrowable(conn: Conn, name: string): Promise<string | undefined> {
-  const [row] = await conn`
-    SELECT pg_get_userbyid(nspowner) AS owner, pg_has_role(nspowner, 'USAGE') AS may_rename,
-           current_user AS role
-      FROM pg_namespace WHERE nspname = ${name}`;
+  const [row] = await conn.unsafe(SCHEMA_OWNER_SQL, [name]);
   if (!row || row.may_rename) return undefined;
   const { owner, role } = row;
   return `the target database has a schema "${name}", owned by role "${owner}": pg-xmat renames ` +
@@ -156,24 +185,21 @@ export async function unborrowable(conn: Conn, name: string): Promise<string | u
  * target sees no lock of the primary: a source in recovery is the target's database when its
  * server has the target's system identifier and its database the target database's OID (a
  * server merely restored from a backup of the target is not in recovery, and not taken for it).
+ *
+ * @example
+ * ```ts
+ * import type { Conn } from "./connect.ts";
+ * declare const source: Conn, lock: Conn;
+ * await sameDatabase(source, lock, "staging"); // true when the source is the target database
+ * ```
  */
 export async function sameDatabase(
   source: Conn,
   target: Conn,
   targetSchema: string,
 ): Promise<boolean> {
-  const identity = `(SELECT system_identifier FROM pg_control_system())::text AS system,
-    (SELECT oid FROM pg_database WHERE datname = current_database())::int8 AS database`;
-  const [t] = await target.unsafe(`SELECT pg_backend_pid() AS pid, ${identity}`);
-  const [row] = await source.unsafe(
-    `SELECT EXISTS (
-       SELECT 1 FROM pg_locks
-        WHERE locktype = 'advisory' AND pid = $1
-          AND classid = hashtext($2)::oid AND objid = hashtext($3)::oid
-          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-     ) AS same, pg_is_in_recovery() AS standby, ${identity}`,
-    [t.pid, LOCK_NAMESPACE, targetSchema],
-  );
+  const [t] = await target.unsafe(TARGET_IDENTITY_SQL);
+  const [row] = await source.unsafe(SAME_DATABASE_SQL, [t.pid, LOCK_NAMESPACE, targetSchema]);
   return row.same || (row.standby && row.system === t.system && row.database === t.database);
 }
 
@@ -186,11 +212,20 @@ export interface TargetState {
   lockBudget: number;
 }
 
-/** Reads which schemas and extensions the target has, and the size of its lock table. */
+/**
+ * Reads which schemas and extensions the target has, and the size of its lock table.
+ *
+ * @example
+ * ```ts
+ * import type { Conn } from "./connect.ts";
+ * declare const lock: Conn;
+ * const state = await readTargetState(lock);
+ * state.extensions.get("citext"); // "public"
+ * ```
+ */
 export async function readTargetState(conn: Conn): Promise<TargetState> {
-  const schemas = await conn`SELECT nspname FROM pg_namespace`;
-  const extensions = await conn`
-    SELECT x.extname, n.nspname FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace`;
+  const schemas = await conn.unsafe(SCHEMAS_SQL);
+  const extensions = await conn.unsafe(EXTENSIONS_SQL);
   return {
     schemas: new Set(schemas.map((r) => r.nspname)),
     extensions: new Map(extensions.map((r) => [r.extname, r.nspname])),
@@ -203,65 +238,16 @@ export async function readTargetState(conn: Conn): Promise<TargetState> {
  * defaults): dropping the schema would drop them too. Each is described as PostgreSQL does
  * (`view other.active_users`), with what it depends on. The shadow schema that replaces it is
  * not a dependent: what it uses of the old schema (extension types) moves with the swap.
+ *
+ * @example
+ * ```ts
+ * import type { Conn } from "./connect.ts";
+ * declare const lock: Conn;
+ * await findDependents(lock, "staging"); // ["view other.v (depends on table staging.users)"]
+ * ```
  */
 export async function findDependents(conn: Conn, schema: string, shadow = ""): Promise<string[]> {
-  const rows = await conn`
-    WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname = ${schema}),
-    objs(classid, objid) AS (
-      SELECT 'pg_class'::regclass, c.oid FROM pg_class c, ns WHERE c.relnamespace = ns.oid
-      UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t, ns WHERE t.typnamespace = ns.oid
-      UNION ALL SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p, ns WHERE p.pronamespace = ns.oid
-      -- Collations, operators, text search configurations…: whatever else the schema holds
-      -- (but its extensions, which move into the new schema).
-      UNION ALL SELECT d.classid, d.objid FROM pg_depend d, ns
-                 WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = ns.oid
-                   AND d.classid <> 'pg_extension'::regclass
-    ),
-    deps AS (
-      SELECT DISTINCT d.classid, d.objid, d.refclassid, d.refobjid
-        FROM pg_depend d JOIN objs o ON o.classid = d.refclassid AND o.objid = d.refobjid
-       WHERE d.deptype IN ('n', 'a')
-         -- An extension's objects move with it: what uses them is not dropped.
-         AND NOT EXISTS (SELECT 1 FROM pg_depend e
-                          WHERE e.classid = d.refclassid AND e.objid = d.refobjid AND e.deptype = 'e')
-    ),
-    placed AS (
-      -- The schema a dependent lives in: its own, or its table's or operator family's.
-      SELECT d.*, CASE d.classid
-          WHEN 'pg_class'::regclass THEN (SELECT relnamespace FROM pg_class WHERE oid = d.objid)
-          WHEN 'pg_type'::regclass THEN (SELECT typnamespace FROM pg_type WHERE oid = d.objid)
-          WHEN 'pg_proc'::regclass THEN (SELECT pronamespace FROM pg_proc WHERE oid = d.objid)
-          WHEN 'pg_constraint'::regclass THEN (SELECT connamespace FROM pg_constraint WHERE oid = d.objid)
-          WHEN 'pg_amproc'::regclass THEN (SELECT f.opfnamespace FROM pg_amproc p
-                                             JOIN pg_opfamily f ON f.oid = p.amprocfamily WHERE p.oid = d.objid)
-          WHEN 'pg_amop'::regclass THEN (SELECT f.opfnamespace FROM pg_amop p
-                                           JOIN pg_opfamily f ON f.oid = p.amopfamily WHERE p.oid = d.objid)
-          -- What hangs on a table (a default, a rule, a trigger, a policy) is in its table's
-          -- schema; anything else where PostgreSQL names it.
-          ELSE COALESCE(
-            (SELECT relnamespace FROM pg_class WHERE oid = CASE d.classid
-               WHEN 'pg_attrdef'::regclass THEN (SELECT adrelid FROM pg_attrdef WHERE oid = d.objid)
-               WHEN 'pg_rewrite'::regclass THEN (SELECT ev_class FROM pg_rewrite WHERE oid = d.objid)
-               WHEN 'pg_trigger'::regclass THEN (SELECT tgrelid FROM pg_trigger WHERE oid = d.objid)
-               WHEN 'pg_policy'::regclass THEN (SELECT polrelid FROM pg_policy WHERE oid = d.objid)
-             END),
-            (SELECT oid FROM pg_namespace
-              WHERE quote_ident(nspname) = (pg_identify_object(d.classid, d.objid, 0)).schema))
-        END AS nsp
-        FROM deps d
-    )
-    SELECT DISTINCT
-           CASE WHEN p.classid = 'pg_rewrite'::regclass
-                THEN pg_describe_object('pg_class'::regclass, r.ev_class, 0)
-                ELSE pg_describe_object(p.classid, p.objid, 0) END AS dependent,
-           pg_describe_object(p.refclassid, p.refobjid, 0) AS on_object
-      FROM placed p
-      LEFT JOIN pg_rewrite r ON p.classid = 'pg_rewrite'::regclass AND r.oid = p.objid
-     WHERE p.nsp IS DISTINCT FROM (SELECT oid FROM ns)
-       AND p.nsp IS DISTINCT FROM (SELECT oid FROM pg_namespace WHERE nspname = ${shadow})
-       AND NOT EXISTS (SELECT 1 FROM pg_depend e
-                        WHERE e.classid = p.classid AND e.objid = p.objid AND e.deptype = 'e')
-     ORDER BY 1, 2`;
+  const rows = await conn.unsafe(DEPENDENTS_SQL, [schema, shadow]);
   return rows.map((r) => `${r.dependent} (depends on ${r.on_object})`);
 }
 
@@ -276,17 +262,19 @@ export interface ForeignDefaultPrivileges {
 /**
  * The default privileges in `schema` (`ALTER DEFAULT PRIVILEGES FOR ROLE r IN SCHEMA schema`)
  * that the current role could not give again on the new schema, not being a member of `r`.
+ *
+ * @example
+ * ```ts
+ * import type { Conn } from "./connect.ts";
+ * declare const lock: Conn;
+ * const { role, owners } = await foreignDefaultPrivileges(lock, "staging");
+ * ```
  */
 export async function foreignDefaultPrivileges(
   conn: Conn,
   schema: string,
 ): Promise<ForeignDefaultPrivileges> {
-  const rows = await conn`
-    SELECT current_user AS role,
-           COALESCE(json_agg(DISTINCT pg_get_userbyid(d.defaclrole))
-                      FILTER (WHERE NOT pg_has_role(d.defaclrole, 'MEMBER')), '[]') AS owners
-      FROM pg_default_acl d JOIN pg_namespace n ON n.oid = d.defaclnamespace
-     WHERE n.nspname = ${schema}`;
+  const rows = await conn.unsafe(DEFAULT_PRIVILEGES_SQL, [schema]);
   return { role: rows[0].role, owners: rows[0].owners };
 }
 
@@ -302,17 +290,20 @@ export interface Leftovers {
  * target (recognised by their name and marker), each in batches. Call it while holding the
  * target lock: no live run can own them then. A leftover a reader still holds is kept for a
  * later run rather than failing this one.
+ *
+ * @example
+ * ```ts
+ * import type { Conn } from "./connect.ts";
+ * declare const lock: Conn;
+ * const { dropped, kept } = await dropLeftovers(lock, "staging", { budget: 1600 });
+ * ```
  */
 export async function dropLeftovers(
   conn: Conn,
   target: string,
   options: DropOptions,
 ): Promise<Leftovers> {
-  const rows = await conn`
-    SELECT n.nspname, obj_description(n.oid, 'pg_namespace') AS comment
-      FROM pg_namespace n
-     WHERE starts_with(n.nspname, ${SHADOW_PREFIX}) OR starts_with(n.nspname, ${OLD_PREFIX})
-     ORDER BY n.nspname`;
+  const rows = await conn.unsafe(LEFTOVERS_SQL, [SHADOW_PREFIX, OLD_PREFIX]);
   const result: Leftovers = { dropped: [], kept: [] };
   for (const r of rows) {
     if (parseMarker(r.comment)?.target !== target) continue;
@@ -331,25 +322,17 @@ export async function dropLeftovers(
  * The other sessions holding locks on the schema `schema` or its relations, as a person would
  * look them up: `pid 4242 (application_name "psql", in its transaction for 12.3s) holds
  * AccessShareLock on "users"`.
+ *
+ * @example
+ * ```ts
+ * import type { Conn } from "./connect.ts";
+ * declare const lock: Conn;
+ * await lockHolders(lock, "staging");
+ * // ['pid 4242 (application_name "psql", in its transaction for 12.3s) holds AccessShareLock on "users"']
+ * ```
  */
 export async function lockHolders(conn: Conn, schema: string): Promise<string[]> {
-  const rows = await conn`
-    SELECT a.pid, a.application_name AS app,
-           extract(epoch FROM now() - COALESCE(a.xact_start, a.backend_start))::float8 AS seconds,
-           string_agg(DISTINCT l.mode || ' on ' ||
-                        COALESCE('"' || c.relname || '"', 'the schema'), ', ') AS locks
-      FROM pg_locks l
-      JOIN pg_stat_activity a ON a.pid = l.pid
-      LEFT JOIN pg_class c ON l.locktype = 'relation' AND c.oid = l.relation
-     WHERE l.granted AND l.pid <> pg_backend_pid()
-       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-       -- Tables, not their indexes: what a person would stop.
-       AND ((l.locktype = 'relation' AND c.relkind NOT IN ('i', 'I')
-             AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = ${schema}))
-            OR (l.locktype = 'object' AND l.classid = 'pg_namespace'::regclass
-                AND l.objid = (SELECT oid FROM pg_namespace WHERE nspname = ${schema})))
-     GROUP BY a.pid, a.application_name, a.xact_start, a.backend_start
-     ORDER BY a.pid`;
+  const rows = await conn.unsafe(LOCK_HOLDERS_SQL, [schema]);
   return rows.map((r) =>
     `pid ${r.pid} (application_name "${r.app}", in its transaction for ${
       Number(r.seconds).toFixed(1)

@@ -39,9 +39,23 @@ export interface TocEntry {
 const LINE = /^(\d+); (\d+) (\d+) (.*)$/;
 const DEPENDS = /^;\s+depends on:((?: \d+)*)\s*$/;
 const PG_NAMESPACE = 2615;
-/** The OID of `pg_class` (tables, indexes, sequences): the catalog of their TOC entries. */
+/**
+ * The OID of `pg_class` (tables, indexes, sequences): the catalog of their TOC entries.
+ *
+ * @example
+ * ```ts
+ * tocKey(PG_CLASS, 16390); // "1259:16390"
+ * ```
+ */
 export const PG_CLASS = 1259;
-/** The OID of `pg_constraint`: the catalog of a constraint's TOC entry. */
+/**
+ * The OID of `pg_constraint`: the catalog of a constraint's TOC entry.
+ *
+ * @example
+ * ```ts
+ * tocKey(PG_CONSTRAINT, 16524); // "2606:16524"
+ * ```
+ */
 export const PG_CONSTRAINT = 2606;
 
 /**

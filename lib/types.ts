@@ -88,6 +88,7 @@ export type Mask =
  * (`pii: "fail"`) this column is known and needs no mask.
  */
 export interface Clear {
+  /** Always `true`. */
   clear: true;
 }
 

@@ -22,7 +22,17 @@ import type { JobContext } from "../job_context.ts";
 import type { DropOptions } from "../schema_drop.ts";
 import { dropLeftovers } from "../target.ts";
 
-/** Drops the leftovers of earlier runs of this target, and says so. */
+/**
+ * Drops the leftovers of earlier runs of this target, and says so.
+ *
+ * @example
+ * ```ts
+ * import type { Conn } from "../connect.ts";
+ * import type { JobContext } from "../job_context.ts";
+ * declare const ctx: JobContext, lock: Conn;
+ * await clearLeftovers(ctx, lock, { budget: 1600, lockTimeoutMs: 5000, attempts: 6 });
+ * ```
+ */
 export async function clearLeftovers(
   ctx: JobContext,
   lock: Conn,

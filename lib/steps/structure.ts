@@ -49,6 +49,16 @@ import { describeEntry, tocKey, tocSelection } from "../toc.ts";
  * `pg_dump` of the source schema's structure, in the snapshot `snapshotId`, into a private
  * directory (removed again when it fails; else by `removeArchive`). What the dump holds of kinds
  * pg-xmat does not handle joins the plan's left-out objects, with a warning each.
+ *
+ * @example
+ * ```ts
+ * import type { JobContext } from "../job_context.ts";
+ * import type { SourcePlan } from "../plan.ts";
+ * import type { Snapshot } from "../snapshot.ts";
+ * declare const ctx: JobContext, plan: SourcePlan, snapshot: Snapshot;
+ * const archive = await dump(ctx, plan, snapshot.id);
+ * archive.toc.length;
+ * ```
  */
 export async function dump(
   ctx: JobContext,
@@ -84,7 +94,16 @@ export async function dump(
   }
 }
 
-/** Removes a dumped archive's directory. */
+/**
+ * Removes a dumped archive's directory.
+ *
+ * @example
+ * ```ts
+ * import type { Archive } from "../structure.ts";
+ * declare const archive: Archive;
+ * await removeArchive(archive);
+ * ```
+ */
 export async function removeArchive(archive: Archive): Promise<void> {
   await Deno.remove(archive.dir, { recursive: true }).catch(() => {});
 }
@@ -105,6 +124,14 @@ export interface PreDataInput {
  * into it, in transactions that each fit the target's lock budget (each under the rename dance;
  * the first creates the shadow). Returns the target's state after it: extensions the dance
  * created now live in the shadow schema.
+ *
+ * @example
+ * ```ts
+ * import type { JobContext } from "../job_context.ts";
+ * declare const ctx: JobContext, input: PreDataInput;
+ * const shadowState = await restorePreData(ctx, input);
+ * shadowState.schemas.has(input.names.shadow); // true
+ * ```
  */
 export async function restorePreData(ctx: JobContext, input: PreDataInput): Promise<TargetState> {
   const { config } = ctx;
@@ -150,6 +177,15 @@ export async function restorePreData(ctx: JobContext, input: PreDataInput): Prom
  * Runs a script of transactions on the target while the shadow schema carries the source
  * schema's name in them: one run at a time borrows a name on a target database (`withName`),
  * and a run that waits for it says so.
+ *
+ * @example
+ * ```ts
+ * import type { Conn } from "../connect.ts";
+ * import type { JobContext } from "../job_context.ts";
+ * import type { ClientTools } from "../pg_tools.ts";
+ * declare const ctx: JobContext, lock: Conn, tools: ClientTools, script: string;
+ * await runUnderSourceName(ctx, lock, tools, script);
+ * ```
  */
 export async function runUnderSourceName(
   ctx: JobContext,

@@ -33,10 +33,20 @@ import { dropSchemaInBatches, relationsToDrop } from "../schema_drop.ts";
 import { type ShadowMarker, type ShadowNames, swapSql } from "../shadow.ts";
 import { findDependents, lockHolders, lockTarget, withName } from "../target.ts";
 import { readLockBudget } from "../lock_budget.ts";
+import { OLD_SCHEMA_SQL } from "../target_sql.ts";
 
 /**
  * Swaps the shadow in; warns of each dependent dropped with the old target schema (`cascade`),
  * and when a renamed old schema cannot be dropped yet (the next run drops it).
+ *
+ * @example
+ * ```ts
+ * import type { Conn } from "../connect.ts";
+ * import type { JobContext } from "../job_context.ts";
+ * import type { ShadowNames } from "../shadow.ts";
+ * declare const ctx: JobContext, lock: Conn, names: ShadowNames;
+ * await swap(ctx, lock, { names, target: "staging", cascade: false, budget: 1600 });
+ * ```
  */
 export async function swap(
   ctx: JobContext,
@@ -83,6 +93,13 @@ export async function swap(
 /**
  * Drops a failed run's shadow schema over a fresh connection, in batches, holding the target
  * lock again while it does; when that fails, warns that the next run of the job drops it.
+ *
+ * @example
+ * ```ts
+ * import type { JobContext } from "../job_context.ts";
+ * declare const ctx: JobContext;
+ * await discardShadow(ctx, "_pgxmat_shadow_1a2b3c4d_staging");
+ * ```
  */
 export async function discardShadow(ctx: JobContext, shadow: string): Promise<void> {
   let target: Sql | undefined;
@@ -134,6 +151,17 @@ export interface Swapped {
  * Replaces the target schema with the shadow in one transaction. Extensions living in the old
  * schema move to the new one; the old schema's owner, privileges, default privileges and comment,
  * and its tables' grants, are kept.
+ *
+ * @example
+ * ```ts
+ * import type { Conn } from "../connect.ts";
+ * import type { ShadowNames } from "../shadow.ts";
+ * declare const lock: Conn, names: ShadowNames;
+ * const { dependents } = await swapShadow(lock, {
+ *   names, target: "staging", cascade: false, budget: 1600,
+ *   marker: { pgxmat: "old", target: "staging", job: "j", started: new Date().toISOString() },
+ * });
+ * ```
  */
 export async function swapShadow(conn: Conn, options: SwapOptions): Promise<Swapped> {
   const { names } = options;
@@ -141,51 +169,7 @@ export async function swapShadow(conn: Conn, options: SwapOptions): Promise<Swap
   const oldLocks = (await relationsToDrop(conn, options.target)).reduce((n, r) => n + r.locks, 0);
   try {
     return await inLockedTransaction(conn, options, async (tx) => {
-      const [old] = await tx`
-        SELECT n.oid, obj_description(n.oid, 'pg_namespace') AS comment,
-               pg_get_userbyid(n.nspowner) AS owner,
-               -- What the owner revoked from itself stays revoked (a NULL ACL is the default).
-               COALESCE((SELECT jsonb_agg(format('REVOKE %s ON SCHEMA %I FROM %I', p, n.nspname,
-                                                 pg_get_userbyid(n.nspowner)))
-                  FROM unnest(ARRAY['USAGE', 'CREATE']) p
-                 WHERE n.nspacl IS NOT NULL
-                   AND NOT EXISTS (SELECT 1 FROM aclexplode(n.nspacl) a
-                                    WHERE a.grantee = n.nspowner AND a.privilege_type = p)), '[]')
-               || COALESCE((SELECT jsonb_agg(format('GRANT %s ON SCHEMA %I TO %s%s', a.privilege_type,
-                          n.nspname,
-                          CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
-                          CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END))
-                  FROM aclexplode(n.nspacl) a
-                 WHERE a.grantee <> n.nspowner), '[]')
-               || COALESCE((
-                 -- The old tables' and sequences' grants, for the new ones of the same name.
-                 SELECT jsonb_agg(format('GRANT %s ON %s %I.%I TO %s%s', a.privilege_type,
-                          CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
-                          n.nspname, c.relname,
-                          CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
-                          CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
-                          ORDER BY c.relname, a.privilege_type)
-                   FROM pg_class c, aclexplode(c.relacl) a
-                  WHERE c.relnamespace = n.oid AND a.grantee <> c.relowner
-                    AND EXISTS (SELECT 1 FROM pg_class s JOIN pg_namespace sn ON sn.oid = s.relnamespace
-                                 WHERE sn.nspname = ${options.names.shadow} AND s.relname = c.relname
-                                   AND (s.relkind = 'S') = (c.relkind = 'S'))), '[]')
-               || COALESCE((
-                 -- Default privileges given in the old schema (dropped with it) for the new one.
-                 SELECT jsonb_agg(format(
-                          'ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA %I GRANT %s ON %s TO %s%s',
-                          pg_get_userbyid(d.defaclrole), n.nspname, a.privilege_type,
-                          CASE d.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES'
-                               WHEN 'f' THEN 'FUNCTIONS' WHEN 'T' THEN 'TYPES' END,
-                          CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
-                          CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
-                          ORDER BY d.defaclrole, d.defaclobjtype, a.grantee, a.privilege_type)
-                   FROM pg_default_acl d, aclexplode(d.defaclacl) a
-                  WHERE d.defaclnamespace = n.oid), '[]')
-                 AS grants,
-               (SELECT json_agg(x.extname) FROM pg_extension x WHERE x.extnamespace = n.oid)
-                 AS extensions
-          FROM pg_namespace n WHERE n.nspname = ${options.target}`;
+      const [old] = await tx.unsafe(OLD_SCHEMA_SQL, [options.names.shadow, options.target]);
       const dependents = old ? await findDependents(tx, options.target, names.shadow) : [];
       if (dependents.length && !options.cascade) {
         throw new DependentsError(options.target, dependents);
