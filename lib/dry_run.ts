@@ -15,7 +15,8 @@
  */
 
 import type { JobConfig } from "./config.ts";
-import { droppedWarning, leftOutWarning, type SourcePlan, tableRole } from "./plan.ts";
+import { droppedWarning, leftOutWarning } from "./foreign_keys.ts";
+import { type SourcePlan, tableRole } from "./plan.ts";
 import { leftOutWarnings } from "./schema_objects.ts";
 import { redactEndpoint } from "./redact.ts";
 import { qualify } from "./sql.ts";

@@ -21,13 +21,13 @@ import type { JobConfig } from "./config.ts";
 import { mergeSpecs, pathKey } from "./config.ts";
 import { ConfigError } from "./errors.ts";
 import type { SchemaCatalog, SequenceValue, Table } from "./catalog.ts";
-import type { ForeignKey, Structure } from "./source_objects.ts";
+import type { Structure } from "./source_objects.ts";
 import type { Index } from "./indexes.ts";
-import { isClear, isMask, maskColumnProblem, maskSql } from "./mask.ts";
+import { isMask, maskColumnProblem, maskSql } from "./mask.ts";
 import type { ClientTools } from "./pg_tools.ts";
 import type { RoutineNotes } from "./routines.ts";
 import { constraintUsingIndexSql, createIndexSql } from "./shadow.ts";
-import { copyInSql, type CopyOutInput, copyOutSql, qualify, selectSql, whereSql } from "./sql.ts";
+import { copyInSql, type CopyOutInput, copyOutSql, selectSql, whereSql } from "./sql.ts";
 import { PG_CLASS, PG_CONSTRAINT, tocKey } from "./toc.ts";
 import type { SubsetPlan, SubsetRole } from "./subset.ts";
 import type { TableSpec } from "./types.ts";
@@ -354,29 +354,6 @@ export function copyPieces(plans: readonly TablePlan[], options: PieceOptions): 
   return pieces.sort((a, b) => b.bytes - a.bytes);
 }
 
-/**
- * Whether a foreign key between two copied tables may leave rows without their parent on the
- * target: when a filter drops rows of either table, a `select` recomputes a column of the key,
- * or the source's key is `NOT VALID`. Otherwise the snapshot holds the key, every copied row's
- * parent is copied too, and counting orphans (a scan of both tables) is skipped.
- *
- * @example
- * ```ts
- * import type { ForeignKey } from "./source_objects.ts";
- * declare const ordersCustomerFk: ForeignKey, plans: TablePlan[];
- * mayOrphan(ordersCustomerFk, plans); // false when neither table has a where or a select on the key
- * ```
- */
-export function mayOrphan(fk: ForeignKey, plans: readonly TablePlan[]): boolean {
-  const child = plans.find((p) => p.table.name === fk.table);
-  const parent = plans.find((p) => p.table.name === fk.refTable);
-  if (!fk.validated || !child || !parent) return true;
-  const changes = (plan: TablePlan, columns: readonly string[]) =>
-    whereSql(plan.spec.where) !== undefined ||
-    columns.some((c) => plan.spec.select?.[c] !== undefined && !isClear(plan.spec.select[c]));
-  return changes(child, fk.columns) || changes(parent, fk.refColumns);
-}
-
 /** An index built apart from pg_dump's post-data script, as soon as its table is loaded. */
 export interface IndexBuild {
   table: string;
@@ -485,33 +462,4 @@ export function tableRole(
 ): { role?: SubsetRole; distance?: number } {
   const t = subset?.tables.find((t) => t.table === table);
   return t ? { role: t.role, ...(t.distance === undefined ? {} : { distance: t.distance }) } : {};
-}
-
-/**
- * The warning for a foreign key a subset does not follow and leaves out (`keys: "drop"`).
- *
- * @example
- * ```ts
- * droppedWarning({ name: "fk", table: "o" });
- * // 'foreign key "fk" of table "o" is not followed (keys: "drop"): the key is left out of the target'
- * ```
- */
-export function droppedWarning(fk: Pick<ForeignKey, "name" | "table">): string {
-  return `foreign key "${fk.name}" of table "${fk.table}" is not followed (keys: "drop"): ` +
-    `the key is left out of the target`;
-}
-
-/**
- * The warning for a foreign key to a table the job does not copy.
- *
- * @example
- * ```ts
- * leftOutWarning({ name: "fk", table: "o", refSchema: "other", refTable: "c" });
- * // 'foreign key "fk" of table "o" references "other"."c", which this job does not copy: the key is left out'
- * ```
- */
-export function leftOutWarning(fk: Pick<ForeignKey, "name" | "table" | "refSchema" | "refTable">) {
-  return `foreign key "${fk.name}" of table "${fk.table}" references ${
-    qualify(fk.refSchema, fk.refTable)
-  }, which this job does not copy: the key is left out`;
 }

@@ -9,7 +9,6 @@ import {
   copyPieces,
   copyStreams,
   indexBuilds,
-  mayOrphan,
   onThisHost,
   planTables,
 } from "../lib/plan.ts";
@@ -194,37 +193,6 @@ Deno.test("copy streams: one per two cores when both servers are on this host", 
   assertEquals(copyStreams({ workers: 4, cores: 2, serversHere: false }), 4);
   assertEquals(onThisHost(["127.0.0.1", "localhost", "::1", "/var/run/postgresql"]), true);
   assertEquals(onThisHost(["127.0.0.1", "db.internal"]), false);
-});
-
-Deno.test("mayOrphan: only filters, transforms of the key's columns, or a NOT VALID key", () => {
-  const catalog = {
-    ...CATALOG,
-    tables: [
-      table(30, "parent", [col("id"), col("name", { type: "text" })]),
-      table(31, "child", [col("id"), col("parent_id")]),
-    ],
-  };
-  const fk = {
-    oid: 1,
-    name: "child_parent_id_fkey",
-    table: "child",
-    tablePartitioned: false,
-    columns: ["parent_id"],
-    refSchema: "app",
-    refTable: "parent",
-    refColumns: ["id"],
-    inJob: true,
-    validated: true,
-    definition: "FOREIGN KEY (parent_id) REFERENCES parent(id)",
-  };
-  const may = (tables: Record<string, unknown>, key = fk) =>
-    mayOrphan(key, planTables(job(tables), catalog));
-  assertEquals(may({ "*": {} }), false);
-  assertEquals(may({ "*": {}, parent: { select: { name: "'x'" } } }), false);
-  assertEquals(may({ "*": {}, parent: { where: { id: [1] } } }), true);
-  assertEquals(may({ "*": {}, child: { where: "id > 1" } }), true);
-  assertEquals(may({ "*": {}, child: { select: { parent_id: "1" } } }), true);
-  assertEquals(may({ "*": {} }, { ...fk, validated: false }), true);
 });
 
 Deno.test("masks compile into the table's statement; one that does not fit fails at its path", () => {

@@ -31,15 +31,14 @@ import { findClientTools, serverMajor } from "../pg_tools.ts";
 import { guardPersonalData } from "../pii.ts";
 import {
   analyzedInCopy,
-  droppedWarning,
   type FormatChoice,
   indexBuilds,
-  leftOutWarning,
   planTables,
   type SourcePlan,
   type TablePlan,
   tableRole,
 } from "../plan.ts";
+import { droppedWarning, leftOutWarning } from "../foreign_keys.ts";
 import { routineNotes } from "../routines.ts";
 import { leftOutWarnings } from "../schema_objects.ts";
 import { packBatches, readLockBudget } from "../lock_budget.ts";

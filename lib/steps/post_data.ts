@@ -23,7 +23,8 @@ import { type Conn, inTransaction } from "../connect.ts";
 import { JobError } from "../errors.ts";
 import type { JobContext } from "../job_context.ts";
 import { packBatches } from "../lock_budget.ts";
-import { mayOrphan, type SourcePlan } from "../plan.ts";
+import { mayOrphan } from "../foreign_keys.ts";
+import type { SourcePlan } from "../plan.ts";
 import {
   analyzeSql,
   foreignKeyNotValidSql,
