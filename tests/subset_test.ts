@@ -1,6 +1,7 @@
 /**
  * Subset planning without a server: roles, key directions, the plan errors, and the shape of
- * the SQL (what rows each query reads is checked on real servers in `subset_job_test.ts`).
+ * the SQL (built by `subset.ts`'s private `_subset_sql.ts`; what rows each query reads is checked
+ * on real servers in `subset_job_test.ts`).
  */
 
 import { assertEquals, assertOk, assertStringIncludes, assertThrows } from "./_assert.ts";
