@@ -18,8 +18,23 @@
 
 import type { CopyPiece, IndexBuild } from "./plan.ts";
 
-/** At most this many tables, and `BATCH_BYTES`, in one transaction: workers share the rest. */
+/**
+ * At most this many tables, and `BATCH_BYTES`, in one transaction: workers share the rest.
+ *
+ * @example
+ * ```ts
+ * BATCH_TABLES; // 100
+ * ```
+ */
 export const BATCH_TABLES = 100;
+/**
+ * At most this many bytes of tables (on disk, on the source) in one transaction.
+ *
+ * @example
+ * ```ts
+ * BATCH_BYTES / 2 ** 20; // 16 (MiB)
+ * ```
+ */
 export const BATCH_BYTES = 16 * 1024 * 1024;
 
 /** Small tables, their index builds and their `ANALYZE`, in one target transaction. */

@@ -217,6 +217,11 @@ export const SPLIT_ABOVE = 256 * 2 ** 20;
  * tables (`copy_batch.ts`): the `TRUNCATE` that `FREEZE` needs rebuilds the table's TOAST index,
  * which waits for the disk (an fsync), and costs more than the copy of such a table. Their rows
  * are frozen later by `VACUUM`, as any table's.
+ *
+ * @example
+ * ```ts
+ * SMALL_TABLE / 2 ** 20; // 1 (MiB)
+ * ```
  */
 export const SMALL_TABLE = 2 ** 20;
 
