@@ -42,15 +42,8 @@ export type {
   Where,
 } from "./types.ts";
 export type { EventHandler, RunEvent } from "./events.ts";
-export {
-  defaultParallelism,
-  planJob,
-  planJobConfig,
-  runJob,
-  runJobConfig,
-  runJobs,
-  type RunOptions,
-} from "./run.ts";
+export { planJob, planJobConfig, runJob, runJobConfig, runJobs } from "./run.ts";
+export { defaultParallelism, type RunOptions } from "./run_options.ts";
 export { type JobConfig, validateJobs } from "./config.ts";
 export { DEFAULT_JOBS_FILE, loadJobsModule } from "./load.ts";
 export { matchJobs } from "./glob.ts";

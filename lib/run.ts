@@ -29,11 +29,10 @@
 
 import { type JobConfig, selectJobs, validateJobs } from "./config.ts";
 import { describePlan } from "./dry_run.ts";
-import type { EventHandler } from "./events.ts";
 import { JobContext } from "./job_context.ts";
 import { jobReport } from "./job_report.ts";
-import { type RunSalt, runSalt, SALT_ENV } from "./mask_key.ts";
-import { copyStreams, type FormatChoice, onThisHost, SPLIT_ABOVE } from "./plan.ts";
+import { runSalt, SALT_ENV } from "./mask_key.ts";
+import { type RunOptions, runSettings } from "./run_options.ts";
 import { shadowNames } from "./shadow.ts";
 import type { Snapshot } from "./snapshot.ts";
 import type { Archive } from "./structure.ts";
@@ -46,53 +45,6 @@ import { takeSnapshot } from "./steps/snapshot.ts";
 import { dump, removeArchive, restorePreData } from "./steps/structure.ts";
 import { discardShadow, swap } from "./steps/swap.ts";
 import type { Job, JobPlan, JobReport, Jobs } from "./types.ts";
-
-/** Options of a run. */
-export interface RunOptions {
-  /** The job's name in messages (`runJob` only; `runJobs` uses the map's keys). */
-  name?: string;
-  /** Tables copied at once (default 2, or the machine's core count when larger). */
-  jobs?: number;
-  /** Drop objects outside the target schema that depend on it (as the job's `cascade`). */
-  cascade?: boolean;
-  /** COPY data format; `auto` (the default) picks binary where it is safe. */
-  format?: FormatChoice;
-  /**
-   * Tables at least this large (bytes on disk) that would outlast the rest of the copy are
-   * split into ranges of pages copied by several workers (default `SPLIT_ABOVE`, 256 MiB).
-   */
-  splitAbove?: number;
-  /**
-   * Copies the machines can run at full speed at once; a table is split only into 3 or more
-   * (default: one per two cores when both servers are on this host, else `jobs`).
-   */
-  streams?: number;
-  /** Aborting stops the copies, cancels server work and removes the shadow schema. */
-  signal?: AbortSignal;
-  /** How long one swap attempt waits for the target schema's locks (default 5000 ms). */
-  lockTimeoutMs?: number;
-  /** How many swap attempts before the job fails (default 6). */
-  lockAttempts?: number;
-  /** Receives progress events. */
-  onEvent?: EventHandler;
-  /**
-   * The run's salt for jobs without their own (`runSalt`); default: `PGXMAT_SALT`, else a
-   * random one (`runJobs` draws one for all its jobs, `runJob` one for its job).
-   */
-  salt?: RunSalt;
-}
-
-/**
- * The default number of tables copied at once.
- *
- * @example
- * ```ts
- * defaultParallelism() >= 2; // true
- * ```
- */
-export function defaultParallelism(): number {
-  return Math.max(2, Math.min(8, navigator.hardwareConcurrency ?? 2));
-}
 
 /**
  * Runs one job (validated first, like a jobs module's entry) and returns its report; throws a
@@ -243,8 +195,7 @@ export function planJobConfig(config: JobConfig, options: RunOptions = {}): Prom
  */
 export function runJobConfig(config: JobConfig, options: RunOptions = {}): Promise<JobReport> {
   const started = performance.now();
-  const parallel = Math.max(1, options.jobs ?? defaultParallelism());
-  const cascade = config.cascade || options.cascade === true;
+  const { parallel, cascade, splitAbove, streams, lockWait } = runSettings(config, options);
   const names = shadowNames(config.target.schema);
   return asJob(config, options, async (ctx, held) => {
     const clients = held.clients = await ctx.step("connect", () => connect(ctx, parallel));
@@ -257,11 +208,7 @@ export function runJobConfig(config: JobConfig, options: RunOptions = {}): Promi
       const plan = await planSource(ctx, snapshot.conn, names.shadow, options.format, options.salt);
       const targetState = await checkTarget(ctx, lock, plan, cascade);
       // Every check passed: now the target may be written, starting with what killed runs left.
-      await clearLeftovers(ctx, lock, {
-        budget: targetState.lockBudget,
-        lockTimeoutMs: options.lockTimeoutMs,
-        attempts: options.lockAttempts,
-      });
+      await clearLeftovers(ctx, lock, { budget: targetState.lockBudget, ...lockWait });
       return { plan, targetState };
     });
     const tables = `${plan.tables.length} table${plan.tables.length === 1 ? "" : "s"}`;
@@ -272,25 +219,10 @@ export function runJobConfig(config: JobConfig, options: RunOptions = {}): Promi
       return { archive, shadowState };
     }, tables);
     const { shadow } = names;
-    const splitAbove = options.splitAbove ?? SPLIT_ABOVE;
     const copied = await ctx.step(
       "copy",
       () =>
-        copyData(ctx, {
-          source,
-          target,
-          snapshot,
-          plan,
-          shadow,
-          parallel,
-          splitAbove,
-          streams: options.streams ?? copyStreams({
-            workers: parallel,
-            cores: navigator.hardwareConcurrency ?? 1,
-            serversHere: onThisHost(config.connections.source.hosts) &&
-              onThisHost(config.connections.target.hosts),
-          }),
-        }),
+        copyData(ctx, { source, target, snapshot, plan, shadow, parallel, splitAbove, streams }),
       `${tables}, ${parallel} at a time`,
     );
     await ctx.step(
@@ -304,8 +236,7 @@ export function runJobConfig(config: JobConfig, options: RunOptions = {}): Promi
         target: config.target.schema,
         cascade,
         budget: targetState.lockBudget,
-        lockTimeoutMs: options.lockTimeoutMs,
-        attempts: options.lockAttempts,
+        ...lockWait,
       }));
     return jobReport({
       config,

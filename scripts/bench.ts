@@ -33,7 +33,7 @@ import { MASK_KEY_SETTING } from "../lib/mask.ts";
 import { maskKey } from "../lib/mask_key.ts";
 import { findTool } from "../lib/pg_tools.ts";
 import { DEFAULT_FORMAT, type FormatChoice, planTables } from "../lib/plan.ts";
-import { defaultParallelism } from "../lib/run.ts";
+import { defaultParallelism } from "../lib/run_options.ts";
 import type { Job, Step, TableSpec } from "../lib/types.ts";
 import { describeCopyWork } from "../cli/report.ts";
 

@@ -11,7 +11,8 @@
  * @module
  */
 
-import { runJob, type RunOptions } from "../lib/run.ts";
+import { runJob } from "../lib/run.ts";
+import type { RunOptions } from "../lib/run_options.ts";
 import type { CopyWork, Job, StepSeconds, TableReport } from "../lib/types.ts";
 
 /** The driver's input: a job and the run options the benchmark varies. */
