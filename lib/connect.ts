@@ -18,6 +18,7 @@ import { type ConnInfo, parseConnUrl, toPostgresJs } from "./conninfo.ts";
 import { tapSocket } from "./copy_relay.ts";
 import { ConnectError, ConnectionLost, hasSqlState, type Side } from "./errors.ts";
 import { rememberSecret } from "./redact.ts";
+import { setLocalSql } from "./sql.ts";
 
 export { ConnectError, connectionHint, type Side } from "./errors.ts";
 
@@ -267,7 +268,7 @@ export async function inLockedTransaction<T>(
     wait.signal?.throwIfAborted();
     try {
       return await inTransaction(conn, async (tx) => {
-        await tx.unsafe(`SET LOCAL lock_timeout = ${lockTimeoutMs}`);
+        await tx.unsafe(setLocalSql({ lock_timeout: String(lockTimeoutMs) }));
         return await fn(tx);
       });
     } catch (error) {
