@@ -11,7 +11,7 @@ import { validateJobs } from "../lib/config.ts";
 import { JobContext } from "../lib/job_context.ts";
 import type { RunEvent } from "../lib/events.ts";
 import type { SourcePlan } from "../lib/plan.ts";
-import { shadowNames } from "../lib/shadow.ts";
+import { type ShadowNames, shadowNames } from "../lib/shadow.ts";
 import type { Snapshot } from "../lib/snapshot.ts";
 import type { Archive } from "../lib/structure.ts";
 import type { TargetState } from "../lib/target.ts";
@@ -48,7 +48,7 @@ export function contextOf(job: Job, events: RunEvent[] = [], name = "steps"): Jo
 /** The steps of one run of `job`, each run once, on the results of those before it. */
 export class Steps {
   readonly ctx: JobContext;
-  readonly names;
+  readonly names: ShadowNames;
   /** Every event the job gave, in order. */
   readonly events: RunEvent[] = [];
   #clients?: Clients;
