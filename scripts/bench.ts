@@ -421,7 +421,7 @@ class Bench {
         const run = await this.#runTool(tool);
         if (!run) continue;
         await this.#verify(LABELS[tool]);
-        log(`  ${secs(run.m.seconds)} s, peak RSS ${mib(run.m.peakRss)}`);
+        log(`  ${secs(run.m.seconds)} s, peak RSS ${mib(run.m.peakRss)}, load ${run.m.load}`);
         runs.push(run);
       }
     }
@@ -557,6 +557,12 @@ function cell(text: string): string {
   return text.replaceAll("|", "\\|");
 }
 
+/** The load averages of some runs, as `min–max`. */
+function loadRange(runs: Run[]): string {
+  const loads = runs.map((r) => r.m.load);
+  return `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -586,11 +592,12 @@ function report(s: Settings, dataset: Dataset, runs: Run[]): void {
     }\n`,
   );
   // Medians with their range: one quiet run says little on a shared machine.
+  // The load average beside the figures: on a shared machine it says how much they can be trusted.
   console.log(
     "| tool | wall s, median (min–max) | each run | peak RSS | CPU s, median: tool / source / " +
-      "target / all | CPU s per M rows, tool |",
+      "target / all | CPU s per M rows, tool | load (1 min) |",
   );
-  console.log("| --- | ---: | --- | ---: | --- | ---: |");
+  console.log("| --- | ---: | --- | ---: | --- | ---: | --- |");
   const byTool = new Map<ToolName, Run[]>();
   for (const r of runs) byTool.set(r.tool, [...byTool.get(r.tool) ?? [], r]);
   for (const [tool, rs] of byTool) {
@@ -603,7 +610,9 @@ function report(s: Settings, dataset: Dataset, runs: Run[]): void {
         Math.max(...walls).toFixed(1)
       }) | ${list(walls)} | ${mib(Math.max(...rs.map((r) => r.m.peakRss)))} | ${secs(toolCpu)} / ${
         secs(cpu(0))
-      } / ${secs(cpu(1))} / ${secs(all)} | ${(toolCpu / (rows / 1e6)).toFixed(2)} |`,
+      } / ${secs(cpu(1))} / ${secs(all)} | ${(toolCpu / (rows / 1e6)).toFixed(2)} | ${
+        loadRange(rs)
+      } |`,
     );
   }
   const xmat = byTool.get("pg-xmat");

@@ -26,6 +26,11 @@ export interface Measured {
   toolCpu?: number;
   /** CPU seconds each server spent while the command ran, in the order of `servers`. */
   serverCpu: number[];
+  /**
+   * The machine's 1-minute load average as the command ended (`NaN` where unknown): other work
+   * that shared the cores while it ran.
+   */
+  load: number;
   code: number;
   stdout: string;
   stderr: string;
@@ -172,6 +177,9 @@ export async function measure(command: string[], options: MeasureOptions): Promi
   if (poller !== undefined) clearInterval(poller);
   await Promise.all(options.servers.map((d, i) => settle(d, backends[i])));
   const after = await Promise.all(options.servers.map(serverCpu));
+  const load = Number(
+    (await Deno.readTextFile("/proc/loadavg").catch(() => "")).split(" ")[0] || NaN,
+  );
   let peakRss = polledPeak;
   let toolCpu: number | undefined;
   if (timed) {
@@ -185,6 +193,7 @@ export async function measure(command: string[], options: MeasureOptions): Promi
     peakRss,
     toolCpu,
     serverCpu: after.map((a, i) => a - before[i]),
+    load,
     code: out.code,
     stdout: new TextDecoder().decode(out.stdout),
     stderr: new TextDecoder().decode(out.stderr),
