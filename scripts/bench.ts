@@ -14,6 +14,7 @@
  * deno task bench                          # about 1 GiB, 4 tables, 2 rounds
  * deno task bench --size 4GB --tables 1 --tools pg-xmat --no-bound
  * deno task bench --small-tables 1000       # per-table costs: 1,000 tables of 100 rows
+ * deno task bench --small-tables 1000 --refresh  # the same, into a target that has them
  * deno task bench --subset                 # subset vs whole tables, at two source sizes
  * ```
  * @module
@@ -146,6 +147,11 @@ interface Settings {
   tables: number;
   /** The many-tables dataset instead: this many tables of 100 rows (0: the sized dataset). */
   smallTables: number;
+  /**
+   * Each timed run refreshes a target that already has the schema (an untimed run of the same
+   * tool before it): pg-xmat as always, `pg_dump --clean`, `pgcopydb clone --drop-if-exists`.
+   */
+  refresh: boolean;
   jobs: number;
   rounds: number;
   tools: ToolName[];
@@ -164,6 +170,7 @@ function parseSettings(argv: string[]): Settings {
       size: { type: "string", default: "1GB" },
       tables: { type: "string", default: "4" },
       "small-tables": { type: "string", default: "0" },
+      refresh: { type: "boolean", default: false },
       jobs: { type: "string" },
       rounds: { type: "string", default: "2" },
       tools: { type: "string", default: TOOLS.join(",") },
@@ -186,6 +193,7 @@ function parseSettings(argv: string[]): Settings {
     bytes: parseSize(values.size),
     tables: Math.max(1, Number(values.tables)),
     smallTables: Math.max(0, Number(values["small-tables"])),
+    refresh: values.refresh,
     jobs: Math.max(1, Number(values.jobs ?? defaultParallelism())),
     rounds: Math.max(1, Number(values.rounds)),
     tools,
@@ -350,8 +358,10 @@ class Bench {
     return { tool: "pg-xmat", m, xmat: JSON.parse(m.stdout.trim().split("\n").at(-1)!) };
   }
 
-  async #runTool(tool: ToolName): Promise<Run | undefined> {
+  /** `clean`: the target has the schema already, which the tool replaces. */
+  async #runTool(tool: ToolName, clean = false): Promise<Run | undefined> {
     const { psql, pgDump } = this.#bin;
+    const dropFirst = clean ? "--clean --if-exists" : "";
     const quiet = `${psql} -X -q -v ON_ERROR_STOP=1`;
     let m: Measured;
     switch (tool) {
@@ -360,14 +370,14 @@ class Bench {
       case "psql-copy": {
         const tables = [...this.#counts.keys()].join(" ");
         m = await this.#bash(`
-          ${pgDump} --section=pre-data --schema=${SCHEMA} "$SRC" | ${quiet} -1 "$TGT"
+          ${pgDump} --section=pre-data ${dropFirst} --schema=${SCHEMA} "$SRC" | ${quiet} -1 "$TGT"
           printf '%s\\n' ${tables} | xargs -P ${this.#s.jobs} -I{} bash -o pipefail -c \\
             '${psql} -X -q "$SRC" -c "COPY ${SCHEMA}.{} TO STDOUT" | ${quiet} "$TGT" -c "COPY ${SCHEMA}.{} FROM STDIN"'
           ${pgDump} --section=post-data --schema=${SCHEMA} "$SRC" | ${quiet} -1 "$TGT"`);
         break;
       }
       case "pg_dump":
-        m = await this.#bash(`${pgDump} --schema=${SCHEMA} "$SRC" | ${quiet} "$TGT"`);
+        m = await this.#bash(`${pgDump} ${dropFirst} --schema=${SCHEMA} "$SRC" | ${quiet} "$TGT"`);
         break;
       case "pgcopydb": {
         if (!this.#pgcopydb) return undefined;
@@ -386,6 +396,7 @@ class Bench {
             String(this.#s.jobs),
             "--dir",
             join(dir, "work"),
+            ...(clean ? ["--drop-if-exists"] : []),
           ]);
         } finally {
           await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -417,8 +428,12 @@ class Bench {
           return runs;
         }
         await this.#freshTarget();
-        log(`round ${round + 1}: ${LABELS[tool]}…`);
-        const run = await this.#runTool(tool);
+        if (this.#s.refresh) {
+          log(`round ${round + 1}: ${LABELS[tool]}, untimed, for the refresh…`);
+          await this.#runTool(tool);
+        }
+        log(`round ${round + 1}: ${LABELS[tool]}${this.#s.refresh ? ", refresh" : ""}…`);
+        const run = await this.#runTool(tool, this.#s.refresh);
         if (!run) continue;
         await this.#verify(LABELS[tool]);
         log(`  ${secs(run.m.seconds)} s, peak RSS ${mib(run.m.peakRss)}, load ${run.m.load}`);
@@ -582,9 +597,13 @@ function report(s: Settings, dataset: Dataset, runs: Run[]): void {
   const bytes = dataset.tables.reduce((n, t) => n + t.bytes, 0);
   console.log(
     `Dataset: ${dataset.tables.length} tables, ${(rows / 1e6).toFixed(1)} M rows, ${gib(bytes)} ` +
-      `of tables + ${gib(dataset.indexBytes)} of indexes (${
-        dataset.tables.map((t) => `${t.name} ${gib(t.bytes)}`).join(", ")
-      }); --jobs ${s.jobs}, pg-xmat --format ${s.format}, ${s.rounds} rounds`,
+      `of tables + ${gib(dataset.indexBytes)} of indexes${
+        // Each table by name while the list reads as one line.
+        dataset.tables.length <= 8
+          ? ` (${dataset.tables.map((t) => `${t.name} ${gib(t.bytes)}`).join(", ")})`
+          : ""}; --jobs ${s.jobs}, pg-xmat --format ${s.format}, ${s.rounds} rounds${
+        s.refresh ? ", each a refresh of a target that has the schema" : ""
+      }`,
   );
   console.log(
     `Servers: fsync on, ${
