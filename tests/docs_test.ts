@@ -47,7 +47,7 @@ const LINE_MAX = 120;
 const OTHER_PROGRAMS: Record<string, string[]> = {
   "sha256sum, shasum": ["--check", "--ignore-missing"],
   "apt-get": ["--no-install-recommends"],
-  "pg_dump": ["--schema-only"],
+  "pg_dump": ["--schema-only", "--clean", "--if-exists"],
   "pgcopydb clone": ["--table-jobs", "--index-jobs"],
   "deno (the binary's sandbox)": ["--no-prompt"],
 };
