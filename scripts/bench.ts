@@ -160,6 +160,8 @@ interface Settings {
   deadline: number;
   /** Run the subset case (`bench_subset.ts`) instead of the comparison. */
   subset?: SubsetBenchSettings;
+  /** Settings of the target server besides `SERVER_SETTINGS` (`--target-setting name=value`). */
+  targetSettings: Record<string, string>;
 }
 
 function parseSettings(argv: string[]): Settings {
@@ -180,6 +182,7 @@ function parseSettings(argv: string[]): Settings {
       subset: { type: "boolean", default: false },
       "subset-rows": { type: "string", default: "100000" },
       "subset-scale": { type: "string", default: "4" },
+      "target-setting": { type: "string", multiple: true, default: [] },
     },
   });
   const tools = values.tools.split(",").map((t) => t.trim()) as ToolName[];
@@ -188,6 +191,12 @@ function parseSettings(argv: string[]): Settings {
   }
   if (!["auto", "text", "binary"].includes(values.format)) {
     throw new RangeError(`--format is auto, text or binary`);
+  }
+  const targetSettings: Record<string, string> = {};
+  for (const setting of values["target-setting"]) {
+    const match = /^(\w+)=(.+)$/.exec(setting);
+    if (!match) throw new RangeError(`--target-setting is name=value, not ${setting}`);
+    targetSettings[match[1]] = `'${match[2].replaceAll("'", "''")}'`;
   }
   return {
     bytes: parseSize(values.size),
@@ -209,6 +218,7 @@ function parseSettings(argv: string[]): Settings {
         rounds: Math.max(1, Number(values.rounds)),
       }
       : undefined,
+    targetSettings,
   };
 }
 
@@ -605,13 +615,14 @@ function report(s: Settings, dataset: Dataset, runs: Run[]): void {
         s.refresh ? ", each a refresh of a target that has the schema" : ""
       }`,
   );
-  console.log(
-    `Servers: fsync on, ${
-      Object.entries(SERVER_SETTINGS).map(([k, v]) => `${k}=${v.replaceAll("'", "")}`).join(", ")
-    }\n`,
-  );
-  // Medians with their range: one quiet run says little on a shared machine.
-  // The load average beside the figures: on a shared machine it says how much they can be trusted.
+  const settings = (list: Record<string, string>) =>
+    Object.entries(list).map(([k, v]) => `${k}=${v.replace(/^'(.*)'$/, "$1")}`).join(", ");
+  const targetOnly = Object.keys(s.targetSettings).length
+    ? `; the target also ${settings(s.targetSettings)}`
+    : "";
+  console.log(`Servers: fsync on, ${settings(SERVER_SETTINGS)}${targetOnly}\n`);
+  // Medians with their range, and the load average beside them: on a shared machine one quiet
+  // run says little.
   console.log(
     "| tool | wall s, median (min–max) | each run | peak RSS | CPU s, median: tool / source / " +
       "target / all | CPU s per M rows, tool | load (1 min) |",
@@ -738,7 +749,10 @@ async function main(argv: string[]): Promise<void> {
   const options = { fast: false, settings: SERVER_SETTINGS };
   const [source, target] = await Promise.all([
     startCluster("bench-source", options),
-    startCluster("bench-target", options),
+    startCluster("bench-target", {
+      ...options,
+      settings: { ...SERVER_SETTINGS, ...settings.targetSettings },
+    }),
   ]);
   const bench = new Bench(settings, source, target, { psql: psql.path, pgDump: pgDump.path });
   // Interrupted: stop the servers before exiting, so no throwaway server outlives the bench.
