@@ -16,6 +16,7 @@
  * deno task bench --small-tables 1000       # per-table costs: 1,000 tables of 100 rows
  * deno task bench --small-tables 1000 --refresh  # the same, into a target that has them
  * deno task bench --subset                 # subset vs whole tables, at two source sizes
+ * deno task bench --target-setting maintenance_work_mem=1GB   # a setting of the target server
  * ```
  * @module
  */
