@@ -16,11 +16,15 @@
 export interface ConnInfo {
   /** The URL as given (it may hold a password: print `redactUrl(url)` only). */
   url: string;
+  /** The user name, decoded. */
   user?: string;
+  /** The password, decoded (never print it). */
   password?: string;
   /** Host names or, for a Unix socket, its directory (from `?host=/dir`). */
   hosts: string[];
+  /** A port for each host (5432 where none is given). */
   ports: number[];
+  /** The database name, decoded. */
   database?: string;
   /** Query parameters (`sslmode`, `application_name`, `options`, …), as given. */
   params: Record<string, string>;

@@ -51,7 +51,9 @@ export interface CopyStatements {
 
 /** Counters a copy updates as data flows (for progress). */
 export interface CopyProgress {
+  /** Rows seen so far. */
   rows: number;
+  /** Bytes of COPY data seen so far. */
   bytes: number;
 }
 

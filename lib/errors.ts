@@ -76,9 +76,13 @@ export type { Step };
 
 /** Where a job failed: the job, the step, and when known the table and the server side. */
 export interface Place {
+  /** The job's name. */
   job: string;
+  /** The step that failed. */
   step: Step;
+  /** The table it worked on, when one. */
   table?: string;
+  /** The server whose error it was, when known. */
   side?: "source" | "target";
 }
 

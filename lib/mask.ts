@@ -24,6 +24,22 @@ import { literalProblem, quoteIdent, quoteLiteral } from "./sql.ts";
 import type { Clear, Mask, Scalar } from "./types.ts";
 import { FIRST_NAMES, LAST_NAMES } from "./_mask_names.ts";
 
+/** One mask's name. */
+export type MaskName =
+  | "email"
+  | "name"
+  | "first_name"
+  | "last_name"
+  | "phone"
+  | "digits"
+  | "redact"
+  | "hash"
+  | "null"
+  | "constant"
+  | "date"
+  | "number"
+  | "ip";
+
 /**
  * Each mask's options besides `mask`, and whether it works on text only (a string-category
  * type: text, varchar, char, citext, or a domain over one). In the order they are documented.
@@ -42,10 +58,7 @@ const MASK_SPECS = {
   date: { options: ["days", "by"], text: false },
   number: { options: ["noise"], text: false },
   ip: { options: [], text: false },
-} as const satisfies Record<string, { options: readonly string[]; text: boolean }>;
-
-/** One mask's name. */
-export type MaskName = keyof typeof MASK_SPECS;
+} as const satisfies Record<MaskName, { options: readonly string[]; text: boolean }>;
 
 /**
  * The masks, in the order they are documented.

@@ -26,29 +26,56 @@ export type {
   JobPlan,
   JobReport,
   Jobs,
+  KeyOption,
   LeftOutForeignKey,
   LeftOutObject,
   Mask,
   ObjectsMode,
   Operators,
+  PlannedKey,
   PlannedObject,
   PlannedTable,
   Scalar,
   Select,
   Step,
   StepSeconds,
+  SubsetRole,
   TableReport,
   TableSpec,
   Where,
 } from "./types.ts";
-export type { EventHandler, RunEvent } from "./events.ts";
+export type {
+  EventBase,
+  EventHandler,
+  Info,
+  Planned,
+  RunEvent,
+  StepEnd,
+  StepStart,
+  TableEnd,
+  TableEstimate,
+  TableStart,
+  TableWorkEnd,
+  TableWorkStart,
+  Warning,
+} from "./events.ts";
+export type { FormatChoice } from "./plan.ts";
+export type { CopyProgress } from "./copy.ts";
+export type { ConnInfo } from "./conninfo.ts";
 export { planJob, planJobConfig, runJob, runJobConfig, runJobs } from "./run.ts";
 export { defaultParallelism, type RunOptions } from "./run_options.ts";
 export { type JobConfig, validateJobs } from "./config.ts";
 export { DEFAULT_JOBS_FILE, loadJobsModule } from "./load.ts";
 export { matchJobs } from "./glob.ts";
-export { MASKS } from "./mask.ts";
+export { type MaskName, MASKS } from "./mask.ts";
 export { type RunSalt, runSalt, SALT_ENV } from "./mask_key.ts";
 export { PII_PATTERNS } from "./pii.ts";
-export { ConfigError, describeError, JobError, UsageError, XmatError } from "./errors.ts";
+export {
+  ConfigError,
+  describeError,
+  JobError,
+  type Place,
+  UsageError,
+  XmatError,
+} from "./errors.ts";
 export { redact, redactUrl } from "./redact.ts";
