@@ -57,6 +57,12 @@ export interface Table {
   bytes: number;
   /** Pages of the table's own heap (0 for a partitioned table): what a split divides. */
   pages: number;
+  /**
+   * Locks a query reading the table keeps on the source until its transaction ends: the table,
+   * each of its indexes (the planner opens them all) and its TOAST table and index; for a
+   * partitioned table, those of every partition too.
+   */
+  readLocks: number;
   /** Row-level security is enabled on the table or one of its partitions. */
   rowSecurity: boolean;
   columns: Column[];
@@ -97,6 +103,7 @@ export async function readSchema(conn: Conn, schema: string): Promise<SchemaCata
     rows: Number(r.rows),
     bytes: Number(r.bytes),
     pages: Number(r.pages),
+    readLocks: Number(r.read_locks),
     rowSecurity: r.row_security,
     columns: [],
   }));

@@ -49,9 +49,18 @@ export const SCHEMA_SQL = `
       FROM pg_namespace WHERE nspname = $1`;
 
 /**
+ * The locks a query reading the table `rel` (a `pg_class` alias) keeps until its transaction
+ * ends: the table, each of its indexes (the planner opens them all), and its TOAST table and
+ * TOAST index.
+ */
+const READ_LOCKS = (rel: string) =>
+  `(1 + (SELECT count(*) FROM pg_index x WHERE x.indrelid = ${rel}.oid)
+      + CASE WHEN ${rel}.reltoastrelid <> 0 THEN 2 ELSE 0 END)`;
+
+/**
  * The tables of schema `ns` (plain and partitioned, partitions included), with their parent,
- * owner, estimated rows, size, pages and whether row-level security is on (for a partitioned
- * table: the sums over its partitions).
+ * owner, estimated rows, size, pages, the locks a read of them keeps and whether row-level
+ * security is on (for a partitioned table: the sums over its partitions).
  *
  * @example
  * ```ts
@@ -74,6 +83,10 @@ export function tablesSql(ns: number): string {
                       pg_table_size(c.oid))
            ELSE pg_table_size(c.oid) END::int8 AS bytes,
            (pg_relation_size(c.oid) / current_setting('block_size')::int)::int8 AS pages,
+           CASE WHEN c.relkind = 'p' THEN
+             (SELECT sum(${READ_LOCKS("p")}) FROM pg_partition_tree(c.oid) t
+                JOIN pg_class p ON p.oid = t.relid)
+           ELSE ${READ_LOCKS("c")} END::int8 AS read_locks,
            CASE WHEN c.relkind = 'p' THEN
              COALESCE((SELECT bool_or(p.relrowsecurity) FROM pg_partition_tree(c.oid) t
                         JOIN pg_class p ON p.oid = t.relid), c.relrowsecurity)

@@ -53,7 +53,10 @@ export interface BatchLimits {
   workers: number;
   /** Locks one worker's target transaction may take (its share of `lockBudget`). */
   locks: number;
-  /** Tables one worker's source transaction may read before it renews its snapshot. */
+  /**
+   * Locks one worker's source transaction may keep from its reads (`readLocks`) before it renews
+   * its snapshot (its share of the source's `lockBudget`).
+   */
   reads: number;
 }
 
@@ -61,14 +64,15 @@ export interface BatchLimits {
  * Groups the small whole tables among `pieces` (those `copyPieces` loads without `FREEZE`) into batches, with their index builds and
  * `ANALYZE`; the other pieces and builds are returned as they were. A batch stays under the
  * worker's share of the target's lock table (a table, its TOAST table and TOAST index, and each
- * index built: `4 + builds` locks, the 4th for good measure) and of the source's reads, and
- * `BATCH_TABLES`, `BATCH_BYTES`; the small tables are spread over at least `workers` batches.
+ * index built: `4 + builds` locks, the 4th for good measure) and of the source's (each table's
+ * `readLocks`), and `BATCH_TABLES`, `BATCH_BYTES`; the small tables are spread over at least
+ * `workers` batches.
  *
  * @example
  * ```ts
  * import type { CopyPiece } from "./plan.ts";
  * const piece = (name: string, bytes: number) =>
- *   ({ plan: { table: { name } }, freeze: bytes > 2 ** 20, parts: 1, bytes }) as unknown as CopyPiece;
+ *   ({ plan: { table: { name, readLocks: 4 } }, freeze: bytes > 2 ** 20, parts: 1, bytes }) as unknown as CopyPiece;
  * const work = batchSmallTables([piece("big", 2 ** 30), piece("a", 8192), piece("b", 8192)], [], new Set(), {
  *   workers: 1,
  *   locks: 1600,
@@ -88,31 +92,30 @@ export function batchSmallTables(
   // One small table alone gains nothing from a batch.
   if (small.length < 2) return { pieces: [...pieces], builds: [...builds], batches: [] };
   const buildsOf = Map.groupBy(builds, (b) => b.table);
-  const tables = Math.max(
-    1,
-    Math.min(BATCH_TABLES, limits.reads, Math.ceil(small.length / limits.workers)),
-  );
+  const tables = Math.min(BATCH_TABLES, Math.ceil(small.length / limits.workers));
   const batches: CopyBatch[] = [];
   let batch: CopyBatch = { pieces: [], builds: [], analyze: [] };
   let locks = 0;
+  let reads = 0;
   let bytes = 0;
   for (const piece of small) {
-    const name = piece.plan.table.name;
+    const { name, readLocks } = piece.plan.table;
     const own = buildsOf.get(name) ?? [];
     const weight = 4 + own.length;
     if (
       batch.pieces.length > 0 &&
       (batch.pieces.length === tables || locks + weight > limits.locks ||
-        bytes + piece.bytes > BATCH_BYTES)
+        reads + readLocks > limits.reads || bytes + piece.bytes > BATCH_BYTES)
     ) {
       batches.push(batch);
       batch = { pieces: [], builds: [], analyze: [] };
-      locks = bytes = 0;
+      locks = reads = bytes = 0;
     }
     batch.pieces.push(piece);
     batch.builds.push(...own);
     if (analyzed.has(name)) batch.analyze.push(name);
     locks += weight;
+    reads += readLocks;
     bytes += piece.bytes;
   }
   batches.push(batch);

@@ -233,6 +233,7 @@ export function table(
     rows: 10,
     bytes: 100,
     pages: 10,
+    readLocks: 4,
     rowSecurity: false,
     columns,
     ...extra,

@@ -42,6 +42,16 @@ INSERT INTO wide.t${i} SELECT g, 'v' || g, ${i ? "g" : "NULL"} FROM generate_ser
   return sql;
 }
 
+/**
+ * A server with the smallest lock table PostgreSQL allows per connection: about 10 ×
+ * (`connections` + 2) entries.
+ */
+export function startLockServer(name: string, connections = 10): Promise<Cluster> {
+  return startCluster(name, {
+    settings: { ...SMALL_LOCK_TABLE, max_connections: connections },
+  });
+}
+
 /** A many-tables fixture: the source pair and the small-lock-table target. */
 export interface Wide {
   pair: Pair;
@@ -57,7 +67,7 @@ export async function withWide(name: string, fn: (w: Wide) => Promise<void>): Pr
   const pair = await freshPair(name);
   let target: postgres.Sql | undefined;
   try {
-    server = await startCluster("locks", { settings: SMALL_LOCK_TABLE });
+    server = await startLockServer("locks");
     await exec(pair.source, fixture(TABLES));
     const admin = client(server.url(), 1);
     await admin.unsafe("CREATE DATABASE wide");

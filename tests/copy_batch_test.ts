@@ -8,9 +8,15 @@ import { BATCH_TABLES, batchSmallTables } from "../lib/copy_batch.ts";
 import { type CopyPiece, type IndexBuild, SMALL_TABLE } from "../lib/plan.ts";
 
 /** The parts of a piece batching reads. */
-function piece(name: string, bytes = 8192, o: { parts?: number; partitioned?: boolean } = {}) {
+function piece(
+  name: string,
+  bytes = 8192,
+  o: { parts?: number; partitioned?: boolean; readLocks?: number } = {},
+) {
   return {
-    plan: { table: { name, bytes, partitioned: o.partitioned ?? false } },
+    plan: {
+      table: { name, bytes, partitioned: o.partitioned ?? false, readLocks: o.readLocks ?? 4 },
+    },
     freeze: (o.parts ?? 1) === 1 && !o.partitioned && bytes > SMALL_TABLE,
     part: 1,
     parts: o.parts ?? 1,
@@ -64,8 +70,13 @@ Deno.test("copy batch: a batch stays under the locks of a worker's share and its
   // 4 locks a table and 1 an index build: 3 tables fit in 15, not 4.
   const byLocks = batchSmallTables(pieces, builds, new Set(), { ...roomy, locks: 15 });
   assertEquals(byLocks.batches.map((b) => b.pieces.length), [3, 3, 3, 1]);
-  const byReads = batchSmallTables(pieces, [], new Set(), { ...roomy, reads: 4 });
+  // 4 locks a table read on the source: 4 tables fit in 16.
+  const byReads = batchSmallTables(pieces, [], new Set(), { ...roomy, reads: 16 });
   assertEquals(byReads.batches.map((b) => b.pieces.length), [4, 4, 2]);
+  // A table with 30 indexes keeps 31 locks on the source when read, plus 2 for its TOAST.
+  const indexed = Array.from({ length: 4 }, (_, i) => piece(`t${i}`, 8192, { readLocks: 33 }));
+  const byIndexes = batchSmallTables(indexed, [], new Set(), { ...roomy, reads: 100 });
+  assertEquals(byIndexes.batches.map((b) => b.pieces.length), [3, 1]);
 });
 
 Deno.test("copy batch: at most BATCH_TABLES tables and BATCH_BYTES in one", () => {

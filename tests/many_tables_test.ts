@@ -4,8 +4,8 @@
  */
 
 import { assertEquals, assertRejects, assertStringIncludes } from "./_assert.ts";
-import { schemaNames } from "./_servers.ts";
-import { assertWhole, TABLES, withWide } from "./_wide.ts";
+import { client, schemaNames, withPair } from "./_servers.ts";
+import { assertWhole, startLockServer, TABLES, withWide } from "./_wide.ts";
 import { runJob } from "../lib/mod.ts";
 import { JobError } from "../lib/errors.ts";
 
@@ -67,4 +67,41 @@ Deno.test("the old schema's drop waits a bounded time for a reader, then is left
     await runJob(job(), { name: "third" });
     assertEquals(await schemaNames(target), ["public", "wide"]);
   });
+});
+
+Deno.test("a source whose tables have many indexes: no transaction reading it keeps more than its share of locks", async () => {
+  // A read of a table locks it and each of its indexes until its transaction ends. The plan's
+  // probes and the copy workers counted 4 locks a table: 25 tables of 31 indexes each read in
+  // one transaction took twice the whole lock table (out of shared memory, on the source).
+  const server = await startLockServer("source-locks", 40);
+  try {
+    const admin = client(server.url(), 1);
+    await admin.unsafe("CREATE DATABASE indexed");
+    await admin.end();
+    const source = client(server.url("indexed"));
+    // A table a transaction: the fixture in one would not fit the lock table either.
+    await source.unsafe("CREATE SCHEMA app");
+    for (let t = 0; t < 30; t++) {
+      const columns = Array.from({ length: 30 }, (_, c) => `c${c}`);
+      await source.unsafe(
+        `CREATE TABLE app.t${t} (id int PRIMARY KEY, ${columns.map((c) => `${c} int`).join(", ")});
+INSERT INTO app.t${t} (id, c0) VALUES (1, ${t});
+${columns.map((c) => `CREATE INDEX ON app.t${t} (${c});`).join("\n")}`,
+      ).simple();
+    }
+    await source.end();
+    await withPair("source-locks", async (pair) => {
+      const report = await runJob({
+        source: { database: server.url("indexed"), schema: "app" },
+        target: { database: pair.targetUrl, schema: "app" },
+        tables: { "*": {} },
+      }, { name: "indexed", jobs: 1 });
+      assertEquals(report.tables.length, 30);
+      const [row] = await pair
+        .target`SELECT (SELECT c0 FROM app.t29) + (SELECT c0 FROM app.t3) AS n`;
+      assertEquals(row.n, 32);
+    });
+  } finally {
+    await server.stop();
+  }
 });

@@ -218,6 +218,7 @@ Deno.test("subsetKeys: a partition's key is its parent's; another schema's table
     rows: 0,
     bytes: 0,
     pages: 0,
+    readLocks: 4,
     rowSecurity: false,
     columns: [],
   });

@@ -94,18 +94,15 @@ export async function copyData(
     schema: input.shadow,
   });
   const workers = Math.min(input.parallel, pieces.length);
-  // A worker's transaction keeps a lock on every table it read (and their indexes and TOAST
-  // tables, 4 in all at most): past its share of the source's lock budget, it ends and imports
+  // A worker's transaction keeps the locks of every table it read (`readLocks`: the table, its
+  // indexes, its TOAST table): past its share of the source's lock budget, it ends and imports
   // the snapshot again, which then must stay exported for the whole copy.
-  const renewAfter = Math.max(
-    1,
-    Math.floor(await readLockBudget(input.snapshot.conn) / (4 * workers)),
-  );
-  const keepSnapshot = pieces.length > renewAfter;
+  const readShare = Math.floor(await readLockBudget(input.snapshot.conn) / workers);
+  const keepSnapshot = pieces.reduce((n, p) => n + p.plan.table.readLocks, 0) > readShare;
   const loads = batchSmallTables(pieces, plan.indexBuilds, plan.analyzedInCopy, {
     workers,
     locks: Math.floor(await readLockBudget(input.target) / workers),
-    reads: renewAfter,
+    reads: readShare,
   });
   const queue = new CopyQueue(loads.pieces, loads.builds, plan.analyzedInCopy, loads.batches);
   const copying = new Map<string, TableCopy>();
@@ -140,13 +137,15 @@ export async function copyData(
       let read = 0;
       for (let task = await queue.next(); task && !signal.aborted; task = await queue.next()) {
         if (task.kind === "copy" || task.kind === "batch") {
-          const tables = task.kind === "copy" ? 1 : task.batch.pieces.length;
-          if (read + tables > renewAfter) {
+          const locks = task.kind === "copy"
+            ? task.piece.plan.table.readLocks
+            : task.batch.pieces.reduce((n, p) => n + p.plan.table.readLocks, 0);
+          if (read > 0 && read + locks > readShare) {
             read = 0;
             await source.unsafe("COMMIT");
             await importSnapshot(source, input.snapshot.id, snapshot);
           }
-          read += tables;
+          read += locks;
         }
         const taskStarted = performance.now();
         if (task.kind === "batch") {

@@ -198,8 +198,9 @@ async function probeQueries(
   // carries it.
   const seedFirst = (p: TablePlan) => tableRole(subset, p.table.name).role === "seed" ? 0 : 1;
   const ordered = [...tables].sort((a, b) => seedFirst(a) - seedFirst(b));
-  // A table's EXPLAIN locks it and its indexes: 4 is a fair bound.
-  for (const batch of packBatches(ordered, () => 4, await readLockBudget(conn))) {
+  // A table's EXPLAIN locks it and each of its indexes.
+  const budget = await readLockBudget(conn);
+  for (const batch of packBatches(ordered, (p) => p.table.readLocks, budget)) {
     await conn.unsafe("SAVEPOINT probe");
     try {
       await conn.unsafe(batch.map((p) => explainSql(p.select)).join(";\n")).simple();
