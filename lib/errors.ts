@@ -144,8 +144,8 @@ export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return redact(String(error));
   const e = error as Error & Partial<ServerErrorFields> & { errno?: string };
   // EPIPE: Node's socket saw the server's end first ("This socket has been ended by the other
-  // party").
-  if (e.code === "CONNECTION_CLOSED" || e.code === "CONNECTION_DESTROYED" || e.code === "EPIPE") {
+  // party"); ECONNRESET: the server reset it (a session terminated while its COPY streamed in).
+  if (/^(CONNECTION_CLOSED|CONNECTION_DESTROYED|EPIPE|ECONNRESET)$/.test(e.code ?? "")) {
     // postgres.js drops the server's last words (e.g. "terminating connection due to
     // administrator command") when the socket closes right after them.
     const where = /(\S+:\d+)\s*$/.exec(e.message)?.[1];

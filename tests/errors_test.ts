@@ -100,6 +100,12 @@ Deno.test("describeError: a closed connection in words; passwords redacted every
     "the connection to db:5432 closed unexpectedly: the session was terminated, or the server " +
       "stopped or restarted",
   );
+  // A session terminated while its COPY streams rows in: the socket is reset.
+  assertEquals(
+    describeError(serverError("read ECONNRESET", { code: "ECONNRESET" })),
+    "the connection closed unexpectedly: the session was terminated, or the server stopped or " +
+      "restarted",
+  );
   const tool = new ToolFailed("pg_dump", 1, "connection to postgres://u:s3cr3t@h/db failed");
   assertEquals(describeError(tool), "pg_dump failed: connection to postgres://u:***@h/db failed");
   const connect = new ConnectError(
