@@ -266,6 +266,26 @@ export async function copyTable(
   statements: CopyStatements,
   options: CopyOptions,
 ): Promise<CopyResult> {
+  // A cancelled source fails its COPY, or the readable, whose error ends the target's COPY with
+  // CopyFail. Listened to from the start: a source that has sent nothing yet (a slow filter,
+  // a subset's closure: the server sends even the COPY's start only once 8 kB of rows are
+  // ready) is stopped too, not when its query ends.
+  const onAbort = () => options.cancelSource().catch(() => {});
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await copyRows(source, target, statements, options);
+  } finally {
+    options.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** `copyTable`'s work, the abort aside. */
+async function copyRows(
+  source: Conn,
+  target: Conn,
+  statements: CopyStatements,
+  options: CopyOptions,
+): Promise<CopyResult> {
   const started = performance.now();
   const progress = options.progress ?? { rows: 0, bytes: 0 };
   const outClaim = claimCopy(statements.copyOut);
@@ -323,10 +343,8 @@ export async function copyTable(
     firstFailure ??= "source";
     relay?.from.fail(error);
   });
-  // A cancelled source fails the readable, whose error ends the target's COPY with CopyFail.
-  const onAbort = () => options.cancelSource().catch(() => {});
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-  if (options.signal?.aborted) onAbort(); // aborted while the COPY was starting
+  // Aborted before the source's statement reached its server, the cancel found nothing to stop.
+  if (options.signal?.aborted) options.cancelSource().catch(() => {});
   try {
     await (relay ? relay.from.relayTo(relay.to, progress) : pump(readable, writable, progress));
     // The data ended: make sure the source really completed, not failed after its last row.
@@ -352,6 +370,5 @@ export async function copyTable(
     throw new CopyFailed("source", sourceError ?? error);
   } finally {
     finished = true;
-    options.signal?.removeEventListener("abort", onAbort);
   }
 }

@@ -204,6 +204,36 @@ Deno.test("an error on either side mid-COPY fails it within seconds; both connec
   });
 });
 
+Deno.test("an abort stops a COPY whose source has sent nothing yet (a slow filter, few rows)", async () => {
+  await withPair("copy-abort", async (pair) => {
+    await exec(
+      pair.source,
+      "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 400)",
+    );
+    await exec(pair.target, "CREATE TABLE t (id int)");
+    const c = await connections(pair);
+    try {
+      // 10 s of work for a few kB: the server sends nothing (not even the COPY's start) before
+      // its 8 kB output buffer fills, so the copy was still starting when the abort came.
+      const controller = new AbortController();
+      const started = performance.now();
+      setTimeout(() => controller.abort(), 300);
+      const error = await copyTable(c.s, c.t, {
+        copyOut: "COPY (SELECT id + 0 * length(pg_sleep(0.025)::text) FROM t) TO STDOUT",
+        copyIn: "COPY t FROM STDIN",
+      }, { cancelSource: c.cancelSource, signal: controller.signal }).then(() => 0, (e) => e);
+      assertOk(error instanceof CopyFailed, `${error}`);
+      assertStringIncludes(error.message, "canceling statement");
+      const seconds = (performance.now() - started) / 1000;
+      assertOk(seconds < 5, `the aborted copy took ${seconds.toFixed(1)} s`);
+      assertEquals((await c.s`SELECT 1 AS one`)[0].one, 1);
+      assertEquals((await c.t`SELECT count(*)::int AS n FROM t`)[0].n, 0);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
 Deno.test("memory stays bounded when the target is slower than the source", async () => {
   await withPair("copy-memory", async (pair) => {
     // 96 MiB of rows; the target sleeps 20 ms every 1000 rows, about 2 s in all.
