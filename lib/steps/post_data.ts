@@ -132,9 +132,7 @@ export async function postData(ctx: JobContext, input: PostDataInput): Promise<v
     after.push(foreignKeyNotValidSql(shadow, fk));
   }
   for (const s of plan.sequences) after.push(setvalSql(shadow, s));
-  for (const table of plan.tables.filter((p) => !plan.analyzedInCopy.has(p.table.name))) {
-    after.push(analyzeSql(shadow, table.table.name));
-  }
+  const analyzed = plan.tables.filter((p) => !plan.analyzedInCopy.has(p.table.name));
   // What the copy step built is left out of the script; its keys are made from their indexes
   // before the script's foreign keys need them.
   const left = [...orphans.keys(), ...plan.subset?.dropped ?? []].map((oid) =>
@@ -167,8 +165,9 @@ export async function postData(ctx: JobContext, input: PostDataInput): Promise<v
         `(REFRESH it on the target once that one is)`,
     );
   }
-  // Each statement on a table locks it, its TOAST table and indexes: 4 is an upper bound. The
-  // shadow carries the source schema's name for a moment: one run at a time borrows it.
+  // A key, view or sequence statement locks its table, TOAST table and an index or two: 4 is an
+  // upper bound. The shadow carries the source schema's name for a moment: one run at a time
+  // borrows it.
   await runUnderSourceName(
     ctx,
     input.lock,
@@ -184,6 +183,12 @@ export async function postData(ctx: JobContext, input: PostDataInput): Promise<v
         epilogue,
       ),
       ...statementTransactions(after, budget, 4, [searchPathSql]),
+      // ANALYZE locks what a read does (`readLocks`: the table, each of its indexes, its TOAST
+      // table; a partitioned table's partitions too), many more than 4 for a well-indexed table.
+      ...packBatches(analyzed, (p) => p.table.readLocks, budget).map((batch) => ({
+        before: [searchPathSql],
+        after: batch.map((p) => analyzeSql(shadow, p.table.name)),
+      })),
     ]),
   );
 }
