@@ -115,8 +115,9 @@ export async function dumpStructure(input: DumpInput): Promise<Archive> {
 
 /**
  * One section of the narrowed archive as SQL (as `pg_restore` writes it), cut into batches of
- * consecutive entries that each take at most `budget` locks (see `entryLocks`): each batch is
- * meant for a transaction of its own. Always at least one batch, empty when the section is.
+ * consecutive entries that each take at most `budget` locks (`weight`, by default `entryLocks`):
+ * each batch is meant for a transaction of its own. Always at least one batch, empty when the
+ * section is.
  *
  * @example
  * ```ts
@@ -133,6 +134,7 @@ export async function sectionBatches(
   selection: TocSelection,
   budget: number,
   signal?: AbortSignal,
+  weight: (entry: TocEntry) => number = entryLocks,
 ): Promise<string[]> {
   // The list alone chooses the section: with `--section`, pg_restore would place an entry
   // without a section of its own (a comment) in the section of the entry listed before it.
@@ -140,7 +142,7 @@ export async function sectionBatches(
   const entries = selectToc(archive.toc, selection).filter((e) =>
     archive.postData.has(e.id) === post
   );
-  const batches = packBatches(entries, entryLocks, budget);
+  const batches = packBatches(entries, weight, budget);
   const sql: string[] = [];
   for (const [i, batch] of (batches.length ? batches : [[]]).entries()) {
     const listPath = `${archive.path}.${section}.${i}.list`;

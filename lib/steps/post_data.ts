@@ -39,7 +39,14 @@ import { searchPath, setLocalSql } from "../sql.ts";
 import { type Archive, sectionBatches, statementTransactions, transactions } from "../structure.ts";
 import type { TargetState } from "../target.ts";
 import { runUnderSourceName } from "./structure.ts";
-import { describeEntry, PG_CONSTRAINT, selectToc, tocKey, tocSelection } from "../toc.ts";
+import {
+  describeEntry,
+  entryLocks,
+  PG_CONSTRAINT,
+  selectToc,
+  tocKey,
+  tocSelection,
+} from "../toc.ts";
 
 /** What the post-data step needs. */
 export interface PostDataInput {
@@ -141,6 +148,9 @@ export async function postData(ctx: JobContext, input: PostDataInput): Promise<v
   const built = plan.indexBuilds.flatMap((b) => b.entries);
   const keys = plan.indexBuilds.flatMap((b) => b.constraint ?? []);
   const budget = input.targetState.lockBudget;
+  // A foreign key's check reads both its tables.
+  const locksOf = keyLocks(plan);
+  const foreignKeys = new Map(plan.structure.foreignKeys.map((fk) => [fk.oid, locksOf(fk)]));
   const batches = await sectionBatches(
     plan.tools,
     input.archive,
@@ -148,6 +158,7 @@ export async function postData(ctx: JobContext, input: PostDataInput): Promise<v
     tocSelection(plan.structure.objects, left, built),
     budget,
     ctx.signal,
+    (e) => (e.catalogOid === PG_CONSTRAINT && foreignKeys.get(e.objectOid)) || entryLocks(e),
   );
   const dance = jobDance(
     names,
@@ -210,8 +221,7 @@ async function countOrphans(input: PostDataInput): Promise<Map<number, number>> 
     names.shadow,
     ...plan.structure.extensions.flatMap((e) => targetState.extensions.get(e.name) ?? []),
   ];
-  // A count locks both tables and the parent's index until its transaction ends.
-  for (const batch of packBatches(keys, () => 3, targetState.lockBudget)) {
+  for (const batch of packBatches(keys, keyLocks(plan), targetState.lockBudget)) {
     await inTransaction(input.lock, async (tx) => {
       await tx.unsafe(setLocalSql({ search_path: searchPath(path) }));
       for (const fk of batch) {
@@ -221,4 +231,13 @@ async function countOrphans(input: PostDataInput): Promise<Map<number, number>> 
     });
   }
   return counts;
+}
+
+/**
+ * The locks a statement reading both tables of a key (an orphan count, the key's check) keeps
+ * until its transaction ends: each table's `readLocks` (its indexes, TOAST table, partitions).
+ */
+function keyLocks(plan: SourcePlan): (fk: ForeignKey) => number {
+  const locks = new Map(plan.catalog.tables.map((t) => [t.name, t.readLocks]));
+  return (fk) => (locks.get(fk.table) ?? 4) + (locks.get(fk.refTable) ?? 4);
 }
