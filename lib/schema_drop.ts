@@ -39,19 +39,29 @@ export interface RelationToDrop {
  * ```
  */
 export function relationsToDropSql(schema: string): string {
+  // Keys and rules counted per relation once, joined: a subquery per relation that cannot use
+  // an index (pg_constraint has none on confrelid) scans the catalog once per relation, minutes
+  // for a schema of 10,000 tables.
   return `
+    WITH keys AS (
+      SELECT rel, count(*) AS n
+        FROM pg_constraint k, LATERAL (VALUES (k.conrelid), (k.confrelid)) AS side(rel)
+       WHERE k.contype = 'f'
+       GROUP BY rel
+    )
     SELECT c.relname AS name, c.relkind AS kind,
            (1 + CASE WHEN c.reltoastrelid <> 0 THEN 2 ELSE 0 END
               + (SELECT count(*) FROM pg_index i WHERE i.indrelid = c.oid)
               + (SELECT count(*) FROM pg_depend d
                   WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = c.oid
                     AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))
-              + (SELECT count(*) FROM pg_constraint k
-                  WHERE k.contype = 'f' AND (k.confrelid = c.oid OR k.conrelid = c.oid))
+              + COALESCE(keys.n, 0)
               + (SELECT count(*) FROM pg_inherits h WHERE h.inhparent = c.oid)
-              + (SELECT count(*) FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
-                  WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = c.oid))::int AS locks
+              + (SELECT count(*) FROM pg_depend d
+                  WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = c.oid
+                    AND d.classid = 'pg_rewrite'::regclass))::int AS locks
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      LEFT JOIN keys ON keys.rel = c.oid
      WHERE n.nspname = ${quoteLiteral(schema)} AND c.relkind IN ('v', 'm', 'f', 'r', 'p', 'S')
        AND NOT EXISTS (SELECT 1 FROM pg_depend e
                         WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid
