@@ -111,29 +111,35 @@ export async function copyData(
   const stop = new AbortController();
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, stop.signal]) : stop.signal;
   let first: { error: unknown } | undefined;
-  let imported = 0;
   const started = performance.now();
   const busy: BusySeconds = { copy: 0, index: 0, analyze: 0 };
-  const worker = async () => {
+  const snapshot = {
+    rowSecurity: ctx.config.rowSecurity,
+    maskKey: input.plan.maskKey,
+    jit: !ctx.config.subset,
+  };
+  const start = async (): Promise<Worker> => {
+    const source = await input.source.reserve();
+    const target = await input.target.reserve();
+    const [{ pid }] = await source`SELECT pg_backend_pid() AS pid`;
+    const [{ pid: targetPid }] = await target`SELECT pg_backend_pid() AS pid`;
+    // From the pools' spare connections, so they work while every worker is busy.
+    const cancelSource = async () => void await input.source`SELECT pg_cancel_backend(${pid})`;
+    const cancelTarget = async () =>
+      void await input.target`SELECT pg_cancel_backend(${targetPid})`;
+    await importSnapshot(source, input.snapshot.id, snapshot);
+    return { source, target, signal, cancelSource, cancelTarget };
+  };
+  // Every worker holds its connections and the snapshot before any takes a task: one still
+  // connecting once the others had copied every table would fail the job for a source session
+  // it no longer needs. (On a failure, clean-up closes the pools and the connections in them.)
+  const ready = await Promise.all(Array.from({ length: workers }, start));
+  // Every reader holds the snapshot now: the exporting transaction is not left idle for the
+  // whole copy, where a timeout or an administrator could end its session.
+  if (!keepSnapshot) await input.snapshot.close();
+  const worker = async (w: Worker) => {
+    const { source, target } = w;
     try {
-      const source = await input.source.reserve();
-      const target = await input.target.reserve();
-      const [{ pid }] = await source`SELECT pg_backend_pid() AS pid`;
-      const [{ pid: targetPid }] = await target`SELECT pg_backend_pid() AS pid`;
-      // From the pools' spare connections, so they work while every worker is busy.
-      const cancelSource = async () => void await input.source`SELECT pg_cancel_backend(${pid})`;
-      const cancelTarget = async () =>
-        void await input.target`SELECT pg_cancel_backend(${targetPid})`;
-      const w: Worker = { source, target, signal, cancelSource, cancelTarget };
-      const snapshot = {
-        rowSecurity: ctx.config.rowSecurity,
-        maskKey: input.plan.maskKey,
-        jit: !ctx.config.subset,
-      };
-      await importSnapshot(source, input.snapshot.id, snapshot);
-      // Every reader holds the snapshot now: the exporting transaction is not left idle for
-      // the whole copy, where a timeout or an administrator could end its session.
-      if (++imported === workers && !keepSnapshot) await input.snapshot.close();
       let read = 0;
       for (let task = await queue.next(); task && !signal.aborted; task = await queue.next()) {
         if (task.kind === "copy" || task.kind === "batch") {
@@ -175,7 +181,7 @@ export async function copyData(
       queue.close();
     }
   };
-  await Promise.all(Array.from({ length: workers }, worker));
+  await Promise.all(ready.map(worker));
   if (keepSnapshot) await input.snapshot.close();
   if (first) throw first.error;
   ctx.signal?.throwIfAborted();
