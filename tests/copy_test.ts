@@ -181,21 +181,40 @@ Deno.test("an error on either side mid-COPY fails it within seconds; both connec
       ],
     ];
     try {
-      for (const [side, select, message] of cases) {
-        for (const relay of [true, false]) {
-          const started = performance.now();
-          const error = await copyTable(c.s, c.t, {
-            copyOut: `COPY (${select}) TO STDOUT`,
-            copyIn: `COPY t FROM STDIN`,
-          }, { cancelSource: c.cancelSource, relay }).then(() => undefined, (e) => e);
-          const what = `${side} ${message}, relay ${relay}`;
-          assertOk(error instanceof CopyFailed, `${what}: fails`);
-          assertEquals(error.side, side, what);
-          assertStringIncludes(error.message, message);
-          assertOk(performance.now() - started < 10_000, `${what}: within seconds`);
-          // Neither connection is left in COPY, paused, or busy sending rows.
-          assertEquals((await c.s`SELECT 1 AS one`)[0].one, 1, what);
-          assertEquals((await c.t`SELECT count(*)::int AS n FROM t`)[0].n, 0, what);
+      // Three rounds: a socket left paused shows only when the error lands in a read that
+      // filled the stream, which happens in most rounds, not all.
+      for (const round of [1, 2, 3]) {
+        for (const [side, select, message] of cases) {
+          for (const relay of [true, false]) {
+            const started = performance.now();
+            const what = `${side} ${message}, relay ${relay}, round ${round}`;
+            // A socket left paused (postgres.js #499) hangs here: each wait is bounded.
+            const error = await within(
+              30_000,
+              `${what}: the copy`,
+              copyTable(c.s, c.t, {
+                copyOut: `COPY (${select}) TO STDOUT`,
+                copyIn: `COPY t FROM STDIN`,
+              }, { cancelSource: c.cancelSource, relay }).then(() => undefined, (e) => e),
+            );
+            assertOk(error instanceof CopyFailed, `${what}: fails`);
+            assertEquals(error.side, side, what);
+            assertStringIncludes(error.message, message);
+            assertOk(performance.now() - started < 10_000, `${what}: within seconds`);
+            // Neither connection is left in COPY, paused, or busy sending rows.
+            const [one] = await within(
+              10_000,
+              `${what}: the source's next query`,
+              c.s`SELECT 1 AS one`,
+            );
+            assertEquals(one.one, 1, what);
+            const [n] = await within(
+              10_000,
+              `${what}: the target's next query`,
+              c.t`SELECT count(*)::int AS n FROM t`,
+            );
+            assertEquals(n.n, 0, what);
+          }
         }
       }
     } finally {
