@@ -32,13 +32,25 @@ async function main(args: string[]): Promise<number> {
   const [source, target] = await Promise.all([startCluster("source"), startCluster("target")]);
   let output = "";
   let code = 1;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["test", "-A", "--no-prompt", "--parallel", ...(args.length ? args : ["tests/"])],
+    env: { [SERVERS_ENV]: JSON.stringify(describeServers(source, target)), NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  // Interrupted or timed out (a hung test under `timeout`): the servers are stopped all the same,
+  // where the default handlers would end the process and leave them running.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => {
+      try {
+        child.kill(signal);
+      } catch {
+        // It ended already.
+      }
+      Promise.all([source.stop(), target.stop()]).finally(() => Deno.exit(130));
+    });
+  }
   try {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["test", "-A", "--no-prompt", "--parallel", ...(args.length ? args : ["tests/"])],
-      env: { [SERVERS_ENV]: JSON.stringify(describeServers(source, target)), NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
     const decoder = new TextDecoder();
     for await (const chunk of child.stdout) {
       const text = decoder.decode(chunk, { stream: true });
