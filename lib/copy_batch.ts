@@ -61,8 +61,9 @@ export interface BatchLimits {
 }
 
 /**
- * Groups the small whole tables among `pieces` (those `copyPieces` loads without `FREEZE`) into batches, with their index builds and
- * `ANALYZE`; the other pieces and builds are returned as they were. A batch stays under the
+ * Groups the small whole tables among `pieces` (those `copyPieces` loads without `FREEZE`) into
+ * batches, with their index builds and `ANALYZE`; the other pieces and builds are returned as they
+ * were. A batch stays under the
  * worker's share of the target's lock table (a table, its TOAST table and TOAST index, and each
  * index built: `4 + builds` locks, the 4th for good measure) and of the source's (each table's
  * `readLocks`), and `BATCH_TABLES`, `BATCH_BYTES`; the small tables are spread over at least
