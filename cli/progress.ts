@@ -180,7 +180,8 @@ export class Progress {
   readonly #now: () => number;
   readonly #clock: () => Date;
   #job = "";
-  #step?: { step: Step; detail?: string; started: number };
+  /** The steps running, in the order they started (the structure and copy steps overlap). */
+  readonly #steps = new Map<Step, { detail?: string; started: number }>();
   #active = new Map<string, ActiveTable>();
   #planned = 0;
   #done = { tables: 0, rows: 0, bytes: 0 };
@@ -212,7 +213,7 @@ export class Progress {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
     this.#active.clear();
-    this.#step = undefined;
+    this.#steps.clear();
     this.#output("", false);
   }
 
@@ -223,7 +224,7 @@ export class Progress {
     const { style } = this.#o;
     switch (e.kind) {
       case "step-start":
-        this.#step = { step: e.step, detail: e.detail, started: now };
+        this.#steps.set(e.step, { detail: e.detail, started: now });
         if (e.step === "copy") this.#lastPlain = now;
         if (this.#o.live) this.#redraw(now);
         else this.#output(`${formatEvent(e, this.#clock())}\n`, false);
@@ -234,8 +235,8 @@ export class Progress {
             formatBytes(this.#done.bytes)
           }${e.seconds > 0 ? `, ${formatBytes(this.#done.bytes / e.seconds)}/s` : ""}`
           : undefined;
-        const detail = copied ?? this.#step?.detail;
-        this.#step = undefined;
+        const detail = copied ?? this.#steps.get(e.step)?.detail;
+        this.#steps.delete(e.step);
         if (this.#o.live) {
           this.line(
             `${style.dim(linePrefix(e.job, this.#clock()))}${style.green("✓")} ${e.step}${
@@ -311,7 +312,7 @@ export class Progress {
 
   #reset(job: string): void {
     this.#job = job;
-    this.#step = undefined;
+    this.#steps.clear();
     this.#active.clear();
     this.#planned = 0;
     this.#done = { tables: 0, rows: 0, bytes: 0 };
@@ -347,20 +348,22 @@ export class Progress {
     if (out) this.#o.write(out);
   }
 
-  /** The live lines: the step, then each table being copied. */
+  /** The live lines: each step running, and under the copy step each table being copied. */
   #frame(now: number): string[] {
-    if (!this.#step) return [];
     const { style } = this.#o;
     const spin = SPINNER[Math.floor(now / REDRAW_MS) % SPINNER.length];
-    const seconds = (now - this.#step.started) / 1000;
-    let head = `  ${style.green(spin)} ${this.#job}  ${this.#step.step}`;
-    if (this.#step.step !== "copy") {
-      return [
-        `${head}${this.#step.detail ? ` (${this.#step.detail})` : ""}  ${
-          style.dim(`${seconds.toFixed(1)}s`)
-        }`,
-      ];
-    }
+    return [...this.#steps].flatMap(([step, { detail, started }]) => {
+      const seconds = (now - started) / 1000;
+      const head = `  ${style.green(spin)} ${this.#job}  ${step}`;
+      if (step === "copy") return this.#copyLines(head, started, now);
+      return [`${head}${detail ? ` (${detail})` : ""}  ${style.dim(`${seconds.toFixed(1)}s`)}`];
+    });
+  }
+
+  /** The copy step's live lines: its head, then each table being copied and each index build. */
+  #copyLines(head: string, started: number, now: number): string[] {
+    const { style } = this.#o;
+    const seconds = (now - started) / 1000;
     const tables = [...this.#active.values()];
     const status = tables.map((t) => ({ t, s: tableStatus(t, now) }));
     const rows = this.#done.rows + status.reduce((n, x) => n + x.s.rows, 0);
@@ -369,7 +372,7 @@ export class Progress {
       plural(rows, "row")
     } · ${formatBytes(bytes)}`;
     // The rate of the rows' copy: it does not fall while the last indexes build.
-    const copying = ((this.#copied ?? now) - this.#step.started) / 1000;
+    const copying = ((this.#copied ?? now) - started) / 1000;
     if (copying > 0) head += ` · ${formatBytes(bytes / copying)}/s`;
     if (this.#copied !== undefined && this.#works.size) {
       head += ` · indexes and ANALYZE: ${this.#works.size} running`;

@@ -58,6 +58,11 @@ export interface BatchLimits {
    * its snapshot (its share of the source's `lockBudget`).
    */
   reads: number;
+  /**
+   * Per table, the structure step's transaction that creates it (`completingBatch`), when the
+   * copy overlaps that step: a batch holds tables of one transaction, so it waits for no other.
+   */
+  createdBy?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -66,8 +71,8 @@ export interface BatchLimits {
  * were. A batch stays under the
  * worker's share of the target's lock table (a table, its TOAST table and TOAST index, and each
  * index built: `4 + builds` locks, the 4th for good measure) and of the source's (each table's
- * `readLocks`), and `BATCH_TABLES`, `BATCH_BYTES`; the small tables are spread over at least
- * `workers` batches.
+ * `readLocks`), and `BATCH_TABLES`, `BATCH_BYTES`; the small tables (of each structure transaction,
+ * with `createdBy`) are spread over at least `workers` batches.
  *
  * @example
  * ```ts
@@ -93,6 +98,26 @@ export function batchSmallTables(
   // One small table alone gains nothing from a batch.
   if (small.length < 2) return { pieces: [...pieces], builds: [...builds], batches: [] };
   const buildsOf = Map.groupBy(builds, (b) => b.table);
+  const batches: CopyBatch[] = [];
+  const groups = Map.groupBy(small, (p) => limits.createdBy?.get(p.plan.table.name) ?? 0);
+  for (const group of [...groups.keys()].sort((a, b) => a - b).map((k) => groups.get(k)!)) {
+    batches.push(...packGroup(group, buildsOf, analyzed, limits));
+  }
+  const batched = new Set(small.map((p) => p.plan.table.name));
+  return {
+    pieces: pieces.filter((p) => !batched.has(p.plan.table.name)),
+    builds: builds.filter((b) => !batched.has(b.table)),
+    batches,
+  };
+}
+
+/** The batches of one group of small tables: see `batchSmallTables`. */
+function packGroup(
+  small: readonly CopyPiece[],
+  buildsOf: ReadonlyMap<string, IndexBuild[]>,
+  analyzed: ReadonlySet<string>,
+  limits: BatchLimits,
+): CopyBatch[] {
   const tables = Math.min(BATCH_TABLES, Math.ceil(small.length / limits.workers));
   const batches: CopyBatch[] = [];
   let batch: CopyBatch = { pieces: [], builds: [], analyze: [] };
@@ -120,10 +145,5 @@ export function batchSmallTables(
     bytes += piece.bytes;
   }
   batches.push(batch);
-  const batched = new Set(small.map((p) => p.plan.table.name));
-  return {
-    pieces: pieces.filter((p) => !batched.has(p.plan.table.name)),
-    builds: builds.filter((b) => !batched.has(b.table)),
-    batches,
-  };
+  return batches;
 }

@@ -63,6 +63,8 @@ export class CopyQueue {
   readonly #buildsLeft = new Map<string, number>();
   readonly #bytes = new Map<string, number>();
   readonly #analyze: ReadonlySet<string>;
+  /** Per table not created yet: the tasks that wait for it (see `hold`). */
+  readonly #uncreated = new Map<string, { task: CopyTask; tables: number }[]>();
   /** Tasks handed out and not done: they may still make others ready. */
   #running = 0;
   #closed = false;
@@ -115,8 +117,54 @@ export class CopyQueue {
   }
 
   /**
-   * The ready task that heads the longest chain. Waits while none is ready but running tasks may
-   * make one ready; `undefined` once nothing is left.
+   * Holds back the tasks on `tables`, which the structure step has not created yet, until they are
+   * `created` (a batch until all of its tables are); call before the first `next`.
+   *
+   * @example
+   * ```ts
+   * declare const queue: CopyQueue;
+   * queue.hold(["orders"]);
+   * queue.created(["orders"]);
+   * ```
+   */
+  hold(tables: Iterable<string>): void {
+    const uncreated = new Set(tables);
+    const ready = this.#ready.splice(0);
+    for (const task of ready) {
+      const on = tablesOf(task).filter((t) => uncreated.has(t));
+      if (!on.length) {
+        this.#ready.push(task);
+        continue;
+      }
+      const waiting = { task, tables: on.length };
+      for (const table of on) {
+        this.#uncreated.set(table, [...this.#uncreated.get(table) ?? [], waiting]);
+      }
+    }
+  }
+
+  /**
+   * The structure step created `tables`: the tasks held for them become ready.
+   *
+   * @example
+   * ```ts
+   * declare const queue: CopyQueue;
+   * queue.created(["orders", "users"]);
+   * ```
+   */
+  created(tables: Iterable<string>): void {
+    for (const table of tables) {
+      for (const waiting of this.#uncreated.get(table) ?? []) {
+        if (--waiting.tables === 0) this.#ready.push(waiting.task);
+      }
+      this.#uncreated.delete(table);
+    }
+    this.#wake();
+  }
+
+  /**
+   * The ready task that heads the longest chain. Waits while none is ready but running or held
+   * tasks may make one ready; `undefined` once nothing is left.
    */
   async next(): Promise<CopyTask | undefined> {
     for (;;) {
@@ -129,7 +177,7 @@ export class CopyQueue {
         this.#running++;
         return this.#ready.splice(best, 1)[0];
       }
-      if (this.#running === 0) return undefined;
+      if (this.#running === 0 && this.#uncreated.size === 0) return undefined;
       await new Promise<void>((resolve) => this.#waiting.push(resolve));
     }
   }
@@ -175,6 +223,13 @@ export class CopyQueue {
     this.#waiting = [];
     for (const resolve of waiting) resolve();
   }
+}
+
+/** The tables a task that starts a table's chain loads. */
+function tablesOf(task: CopyTask): string[] {
+  if (task.kind === "batch") return task.batch.pieces.map((p) => p.plan.table.name);
+  if (task.kind === "copy") return [task.piece.plan.table.name];
+  return [];
 }
 
 /** Seconds the workers spent on each kind of task. */

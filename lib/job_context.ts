@@ -47,15 +47,38 @@ export class JobContext {
   readonly config: JobConfig;
   readonly signal?: AbortSignal;
   /** The warnings given so far, in order: the report's. */
-  readonly warnings: string[] = [];
+  readonly warnings: string[];
   /** Wall seconds of each step that ended, in order: the report's. */
-  readonly steps: StepSeconds = {};
+  readonly steps: StepSeconds;
   readonly #onEvent?: EventHandler;
 
   constructor(config: JobConfig, options: ContextOptions = {}) {
     this.config = config;
     this.signal = options.signal;
     this.#onEvent = options.onEvent;
+    this.warnings = [];
+    this.steps = {};
+  }
+
+  /**
+   * This context, also stopped by `signal`: for steps that overlap, which stop each other. Its
+   * warnings and step times are this context's.
+   *
+   * @example
+   * ```ts
+   * declare const ctx: JobContext;
+   * const stop = new AbortController();
+   * const both = ctx.stoppedBy(stop.signal);
+   * both.warnings === ctx.warnings; // true
+   * ```
+   */
+  stoppedBy(signal: AbortSignal): JobContext {
+    const ctx = new JobContext(this.config, {
+      signal: this.signal ? AbortSignal.any([this.signal, signal]) : signal,
+      onEvent: this.#onEvent,
+    });
+    Object.assign(ctx, { warnings: this.warnings, steps: this.steps });
+    return ctx;
   }
 
   /** Tells the observer; an observer's fault never fails a job. */

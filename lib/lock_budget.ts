@@ -56,27 +56,30 @@ export function lockBudget(s: LockSettings): number {
 }
 
 /**
- * Cuts `items` into consecutive batches, in order, whose weights add up to at most `budget`; an
- * item heavier than the budget gets a batch of its own (one statement's locks cannot be split).
+ * Cuts `items` into consecutive batches, in order, whose weights add up to at most `budget` and of
+ * at most `maxItems` items; an item heavier than the budget gets a batch of its own (one
+ * statement's locks cannot be split).
  *
  * @example
  * ```ts
  * packBatches([1, 2, 3, 4], (n) => n, 5); // [[1, 2], [3], [4]]
  * packBatches([9, 1], (n) => n, 5); // [[9], [1]]
  * packBatches([], (n) => n, 5); // []
+ * packBatches([1, 1, 1], (n) => n, 5, 2); // [[1, 1], [1]]
  * ```
  */
 export function packBatches<T>(
   items: readonly T[],
   weight: (item: T) => number,
   budget: number,
+  maxItems = Infinity,
 ): T[][] {
   const batches: T[][] = [];
   let current: T[] = [];
   let used = 0;
   for (const item of items) {
     const w = Math.max(1, weight(item));
-    if (current.length && used + w > budget) {
+    if (current.length && (used + w > budget || current.length >= maxItems)) {
       batches.push(current);
       current = [];
       used = 0;

@@ -292,6 +292,8 @@ export interface RunToolOptions {
   stdin?: string;
   /** Kills the tool when aborted. */
   signal?: AbortSignal;
+  /** Called with each line of standard output as the tool prints it (still returned whole). */
+  onLine?: (line: string) => void;
 }
 
 /**
@@ -315,18 +317,35 @@ export async function runTool(
     stderr: "piped",
     signal: options.signal,
   }).spawn();
+  // Both outputs are read while the input is written: a tool may fill a pipe before it reads on.
+  const reading = Promise.all([readText(child.stdout, options.onLine), readText(child.stderr)]);
   if (options.stdin !== undefined) {
     const writer = child.stdin.getWriter();
     // A tool that fails early closes its input; its exit status tells why, not this write.
     await writer.write(new TextEncoder().encode(options.stdin)).catch(() => {});
     await writer.close().catch(() => {});
   }
-  const { code, stdout, stderr } = await child.output();
-  const out = {
-    stdout: new TextDecoder().decode(stdout),
-    stderr: new TextDecoder().decode(stderr),
-  };
+  const [{ code }, [stdout, stderr]] = await Promise.all([child.status, reading]);
+  const out = { stdout, stderr };
   const name = path.split(/[\\/]/).pop()!;
   if (code !== 0) throw new ToolFailed(name, code, out.stderr);
   return out;
+}
+
+/** A stream's text, each complete line passed to `onLine` as it arrives. */
+async function readText(
+  stream: ReadableStream<Uint8Array>,
+  onLine?: (line: string) => void,
+): Promise<string> {
+  let text = "";
+  let lineStart = 0;
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    text += chunk;
+    if (!onLine) continue;
+    for (let end = text.indexOf("\n", lineStart); end >= 0; end = text.indexOf("\n", lineStart)) {
+      onLine(text.slice(lineStart, end));
+      lineStart = end + 1;
+    }
+  }
+  return text;
 }

@@ -28,6 +28,7 @@
  */
 
 import { type JobConfig, selectJobs, validateJobs } from "./config.ts";
+import { CreatedTables } from "./created_tables.ts";
 import { describePlan } from "./dry_run.ts";
 import { JobContext } from "./job_context.ts";
 import { jobReport } from "./job_report.ts";
@@ -212,19 +213,43 @@ export function runJobConfig(config: JobConfig, options: RunOptions = {}): Promi
       return { plan, targetState };
     });
     const tables = `${plan.tables.length} table${plan.tables.length === 1 ? "" : "s"}`;
-    const { archive, shadowState } = await ctx.step("structure", async () => {
-      const archive = held.archive = await dump(ctx, plan, snapshot.id);
-      held.shadow = names.shadow;
-      const shadowState = await restorePreData(ctx, { plan, archive, names, targetState, lock });
-      return { archive, shadowState };
-    }, tables);
     const { shadow } = names;
-    const copied = await ctx.step(
-      "copy",
-      () =>
-        copyData(ctx, { source, target, snapshot, plan, shadow, parallel, splitAbove, streams }),
-      `${tables}, ${parallel} at a time`,
-    );
+    // The copy step starts on each table once the structure step's transaction that creates it
+    // has committed: the two steps overlap, each stopped by the other's failure.
+    const created = new CreatedTables();
+    const [{ archive, shadowState }, copied] = await overlap(ctx, [
+      (ctx) =>
+        ctx.step("structure", async () => {
+          const archive = held.archive = await dump(ctx, plan, snapshot.id);
+          held.shadow = names.shadow;
+          const shadowState = await restorePreData(ctx, {
+            plan,
+            archive,
+            names,
+            targetState,
+            lock,
+            created,
+          });
+          return { archive, shadowState };
+        }, tables),
+      (ctx) =>
+        ctx.step(
+          "copy",
+          () =>
+            copyData(ctx, {
+              source,
+              target,
+              snapshot,
+              plan,
+              shadow,
+              parallel,
+              splitAbove,
+              streams,
+              created,
+            }),
+          `${tables}, ${parallel} at a time`,
+        ),
+    ]);
     await ctx.step(
       "post-data",
       () => postData(ctx, { plan, archive, names, targetState: shadowState, lock }),
@@ -248,6 +273,30 @@ export function runJobConfig(config: JobConfig, options: RunOptions = {}): Promi
       steps: ctx.steps,
     });
   });
+}
+
+/**
+ * Runs steps at once, each with a context that the first failure stops, and waits for all of
+ * them to end (nothing of theirs runs on while the job cleans up); throws the first failure.
+ */
+async function overlap<T extends unknown[]>(
+  ctx: JobContext,
+  steps: { [K in keyof T]: (ctx: JobContext) => Promise<T[K]> },
+): Promise<T> {
+  const stop = new AbortController();
+  const both = ctx.stoppedBy(stop.signal);
+  let first: { error: unknown } | undefined;
+  const results = await Promise.allSettled(
+    steps.map((step) =>
+      step(both).catch((error) => {
+        first ??= { error };
+        stop.abort();
+        throw error;
+      })
+    ),
+  );
+  if (first) throw first.error;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as T;
 }
 
 function seconds(since: number): number {

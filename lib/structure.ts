@@ -15,8 +15,12 @@
  * declare const tools: ClientTools, source: ConnInfo, target: ConnInfo, structure: Structure;
  * const dir = await Deno.makeTempDir();
  * const archive = await dumpStructure({ tools, source, schema: "public", snapshot: "00000003-1", dir, exclude: [] });
- * const batches = await sectionBatches(tools, archive, "pre-data", tocSelection(structure.objects), 1600);
- * await runScript(tools, target, transactions(batches.map((body) => ({ body }))));
+ * const batches = await sectionBatches(tools, archive, {
+ *   section: "pre-data",
+ *   selection: tocSelection(structure.objects),
+ *   budget: 1600,
+ * });
+ * await runScript(tools, target, transactions(batches.map(({ sql }) => ({ body: sql }))));
  * ```
  * @module
  */
@@ -113,39 +117,65 @@ export async function dumpStructure(input: DumpInput): Promise<Archive> {
   };
 }
 
+/** One batch of a section: its entries and their SQL (as `pg_restore` writes it). */
+export interface SectionBatch {
+  entries: TocEntry[];
+  sql: string;
+}
+
+/** How `sectionBatches` cuts a section. */
+export interface BatchOptions {
+  section: "pre-data" | "post-data";
+  selection: TocSelection;
+  /** Locks one batch may take. */
+  budget: number;
+  /** An entry's locks; `entryLocks` by default. */
+  weight?: (entry: TocEntry) => number;
+  /**
+   * Cut into at least this many batches, of at least `SPREAD_ENTRIES` entries each (1 by
+   * default): the section's first objects are committed early, for what waits for them.
+   */
+  spread?: number;
+  signal?: AbortSignal;
+}
+
 /**
- * One section of the narrowed archive as SQL (as `pg_restore` writes it), cut into batches of
- * consecutive entries that each take at most `budget` locks (`weight`, by default `entryLocks`):
- * each batch is meant for a transaction of its own. Always at least one batch, empty when the
- * section is.
+ * One section of the narrowed archive as SQL, cut into batches of consecutive entries that each
+ * take at most `budget` locks (and into `spread` batches): each batch is meant for a transaction
+ * of its own. Always at least one batch, empty when the section is.
  *
  * @example
  * ```ts
  * import type { ClientTools } from "./pg_tools.ts";
  * import { tocSelection } from "./toc.ts";
  * declare const tools: ClientTools, archive: Archive;
- * const scripts = await sectionBatches(tools, archive, "post-data", tocSelection(["1259:16390"]), 1600);
+ * const batches = await sectionBatches(tools, archive, {
+ *   section: "post-data",
+ *   selection: tocSelection(["1259:16390"]),
+ *   budget: 1600,
+ * });
+ * batches.map((b) => b.sql);
  * ```
  */
 export async function sectionBatches(
   tools: ClientTools,
   archive: Archive,
-  section: "pre-data" | "post-data",
-  selection: TocSelection,
-  budget: number,
-  signal?: AbortSignal,
-  weight: (entry: TocEntry) => number = entryLocks,
-): Promise<string[]> {
+  options: BatchOptions,
+): Promise<SectionBatch[]> {
   // The list alone chooses the section: with `--section`, pg_restore would place an entry
   // without a section of its own (a comment) in the section of the entry listed before it.
-  const post = section === "post-data";
-  const entries = selectToc(archive.toc, selection).filter((e) =>
+  const post = options.section === "post-data";
+  const entries = selectToc(archive.toc, options.selection).filter((e) =>
     archive.postData.has(e.id) === post
   );
-  const batches = packBatches(entries, weight, budget);
-  const sql: string[] = [];
-  for (const [i, batch] of (batches.length ? batches : [[]]).entries()) {
-    const listPath = `${archive.path}.${section}.${i}.list`;
+  const batches = packBatches(
+    entries,
+    options.weight ?? entryLocks,
+    options.budget,
+    Math.max(SPREAD_ENTRIES, Math.ceil(entries.length / (options.spread ?? 1))),
+  );
+  const render = async (batch: TocEntry[], i: number): Promise<SectionBatch> => {
+    const listPath = `${archive.path}.${options.section}.${i}.list`;
     await Deno.writeTextFile(listPath, tocList(batch));
     const { stdout } = await runTool(tools.pgRestore.path, [
       `--use-list=${listPath}`,
@@ -155,10 +185,38 @@ export async function sectionBatches(
       "--no-security-labels",
       "--file=-",
       archive.path,
-    ], { signal });
-    sql.push(stdout);
+    ], { signal: options.signal });
+    return { entries: batch, sql: stdout };
+  };
+  const all = batches.length ? batches : [[]];
+  const rendered: SectionBatch[] = [];
+  // A few pg_restore at a time: each reads the whole archive's table of contents.
+  for (let i = 0; i < all.length; i += RENDERING_AT_ONCE) {
+    rendered.push(
+      ...await Promise.all(all.slice(i, i + RENDERING_AT_ONCE).map((b, j) => render(b, i + j))),
+    );
   }
-  return sql;
+  return rendered;
+}
+
+const RENDERING_AT_ONCE = 4;
+
+/**
+ * The fewest entries `sectionBatches` puts in a batch to spread a section: a transaction costs a
+ * `pg_restore` run to write it and a commit.
+ *
+ * @example
+ * ```ts
+ * SPREAD_ENTRIES; // 50
+ * ```
+ */
+export const SPREAD_ENTRIES = 50;
+
+/** Options of `runScript`. */
+export interface ScriptOptions {
+  signal?: AbortSignal;
+  /** Called with each transaction's index (in the script, from 0) once it committed. */
+  onCommit?: (index: number) => void;
 }
 
 /**
@@ -173,16 +231,19 @@ export async function sectionBatches(
  * import type { ClientTools } from "./pg_tools.ts";
  * import type { ConnInfo } from "./conninfo.ts";
  * declare const tools: ClientTools, target: ConnInfo;
- * await runScript(tools, target, "BEGIN;\nCREATE SCHEMA s;\nCOMMIT;");
+ * await runScript(tools, target, transactions([{ before: ["CREATE SCHEMA s"] }]), {
+ *   onCommit: (i) => console.log(`transaction ${i} committed`),
+ * });
  * ```
  */
 export async function runScript(
   tools: ClientTools,
   target: ConnInfo,
   script: string,
-  signal?: AbortSignal,
+  options: ScriptOptions = {},
 ): Promise<void> {
   const { dbname, env } = toolConnection(target);
+  const { onCommit } = options;
   try {
     await runTool(tools.psql.path, [
       "--no-psqlrc",
@@ -190,7 +251,14 @@ export async function runScript(
       "--set=ON_ERROR_STOP=1",
       `--dbname=${dbname}`,
       "--file=-",
-    ], { env: { ...env, PGOPTIONS: "-c client_min_messages=warning" }, stdin: script, signal });
+    ], {
+      env: { ...env, PGOPTIONS: "-c client_min_messages=warning" },
+      stdin: script,
+      signal: options.signal,
+      onLine: onCommit && ((line) => {
+        if (line.startsWith(COMMITTED)) onCommit(Number(line.slice(COMMITTED.length)));
+      }),
+    });
   } catch (error) {
     if (!(error instanceof ToolFailed)) throw error;
     const object = failedObject(script, error.stderr);
@@ -265,25 +333,29 @@ export interface Transaction {
 }
 
 /**
- * A script of transactions, each between `BEGIN` and `COMMIT`. Each of pg-xmat's own statements
- * comes after a header naming no object, so a failure is not taken for the last object's (see
- * `failedObject`); a statement may bring its own header.
+ * A script of transactions, each between `BEGIN` and `COMMIT`, and after each `COMMIT` a psql
+ * `\echo` of the transaction's index (what `runScript` reports as it runs). Each of pg-xmat's own
+ * statements comes after a header naming no object, so a failure is not taken for the last
+ * object's (see `failedObject`); a statement may bring its own header.
  *
  * @example
  * ```ts
  * transactions([{ before: ["SELECT 1"], body: "", after: ["SELECT 2"] }]);
- * // "-- Name: -; Type: -; Schema: -\nBEGIN;\n…SELECT 1;\n\n…SELECT 2;\n…COMMIT;\n"
+ * // "-- Name: -; Type: -; Schema: -\nBEGIN;\n…SELECT 1;\n\n…SELECT 2;\n…COMMIT;\n\\echo pg-xmat: committed 0\n"
  * ```
  */
 export function transactions(list: readonly Transaction[]): string {
   const statements = (l: readonly string[] = []) =>
     l.map((s) => `${s.startsWith("-- Name: ") ? "" : `${NO_OBJECT}\n`}${s};\n`).join("");
-  return list.map((t) =>
+  return list.map((t, i) =>
     `${statements(["BEGIN", ...t.before ?? []])}${t.body ?? ""}\n${
       statements([...t.after ?? [], "COMMIT"])
-    }`
+    }\\echo ${COMMITTED}${i}\n`
   ).join("");
 }
+
+/** What psql prints after a transaction of `transactions` committed, before its index. */
+const COMMITTED = "pg-xmat: committed ";
 
 /**
  * Statements cut into transactions of at most `budget` locks, `weight` each, between `before`

@@ -206,6 +206,48 @@ export function entryLocks(entry: TocEntry): number {
 }
 
 /**
+ * Per table (by name), the batch of entries (its index in `batches`, each restored in a
+ * transaction of its own, in order) after whose commit the table is complete: its own entry and
+ * every entry that depends on it directly (a `DEFAULT`, `SEQUENCE OWNED BY`, `TABLE ATTACH`, a
+ * comment, a view) have run, so nothing later in the section locks it. A partitioned table, whose
+ * partitions are entries of their own, and a table without an entry are complete after the last
+ * batch.
+ *
+ * @example
+ * ```ts
+ * const toc = parseToc(
+ *   "9; 1259 5 TABLE acme a o\n10; 1259 6 TABLE acme b o\n" +
+ *     "11; 2604 7 DEFAULT acme a id o\n;\tdepends on: 9",
+ * );
+ * const tables = [{ oid: 5, name: "a", partitioned: false }, { oid: 6, name: "b", partitioned: false }];
+ * completingBatch([toc.slice(0, 2), toc.slice(2)], tables); // Map { "a" => 1, "b" => 0 }
+ * ```
+ */
+export function completingBatch(
+  batches: readonly (readonly TocEntry[])[],
+  tables: readonly { oid: number; name: string; partitioned: boolean }[],
+): Map<string, number> {
+  const plain = new Map(tables.filter((t) => !t.partitioned).map((t) => [t.oid, t.name]));
+  const completed = new Map(tables.map((t) => [t.name, batches.length - 1]));
+  // A table's own entry comes before the entries that depend on it.
+  const tableOf = new Map<number, string>();
+  for (const [batch, entries] of batches.entries()) {
+    for (const e of entries) {
+      const own = e.catalogOid === PG_CLASS ? plain.get(e.objectOid) : undefined;
+      if (own !== undefined) {
+        tableOf.set(e.id, own);
+        completed.set(own, batch);
+      }
+      for (const d of e.dependencies) {
+        const table = tableOf.get(d);
+        if (table !== undefined) completed.set(table, batch);
+      }
+    }
+  }
+  return completed;
+}
+
+/**
  * The text `pg_restore -L` reads: one kept line per entry.
  *
  * @example

@@ -70,3 +70,11 @@ function check(error: unknown, type?: new (...args: any[]) => Error, includes?: 
   if (type) assert.ok(error instanceof type, `expected ${type.name}, got ${error}`);
   if (includes !== undefined) assertStringIncludes(String((error as Error)?.message), includes);
 }
+
+/** Whether a promise has settled after the tasks already queued have run. */
+export async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  promise.then(() => (done = true), () => (done = true));
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  return done;
+}

@@ -91,3 +91,17 @@ Deno.test("copy batch: at most BATCH_TABLES tables and BATCH_BYTES in one", () =
     [16, 4],
   );
 });
+
+Deno.test("copy batch: with the structure step overlapping, a batch holds tables of one of its transactions", () => {
+  const pieces = Array.from({ length: 10 }, (_, i) => piece(`t${i}`));
+  // t0–t5 are created by the first transaction, t6–t9 by the second, listed out of order.
+  const createdBy = new Map(names(pieces).map((name, i) => [name, i < 6 ? 0 : 1]));
+  const shuffled = [pieces[7], ...pieces.slice(0, 7), ...pieces.slice(8)];
+  const work = batchSmallTables(shuffled, [], new Set(), { ...roomy, workers: 2, createdBy });
+  assertEquals(work.batches.map((b) => names(b.pieces)), [
+    ["t0", "t1", "t2"],
+    ["t3", "t4", "t5"],
+    ["t7", "t6"],
+    ["t8", "t9"],
+  ]);
+});

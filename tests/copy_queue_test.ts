@@ -6,7 +6,7 @@
  * line that says where the step's time went.
  */
 
-import { assertEquals } from "./_assert.ts";
+import { assertEquals, settled } from "./_assert.ts";
 import { CopyQueue, type CopyTask, copyWork } from "../lib/copy_queue.ts";
 import type { CopyPiece, IndexBuild } from "../lib/plan.ts";
 
@@ -43,14 +43,6 @@ async function drain(queue: CopyQueue): Promise<string[]> {
     queue.done(task);
   }
   throw new Error("the queue never ended");
-}
-
-/** Whether a promise has settled after the tasks already queued have run. */
-async function settled(promise: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  promise.then(() => (done = true), () => (done = true));
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  return done;
 }
 
 Deno.test("copy queue: builds after a table's last piece; ANALYZE after its last build", async () => {
@@ -198,4 +190,26 @@ Deno.test("copy queue: a batch of small tables is one task, weighed by its bytes
     "batch s3",
     "end",
   ]);
+});
+
+Deno.test("copy queue: a task on a table not created yet waits for it; a batch for all its tables", async () => {
+  const batch = { pieces: [piece("s1", 10), piece("s2", 10)], builds: [], analyze: [] };
+  const queue = new CopyQueue([piece("big", 1000), piece("early", 5)], [], new Set(), [batch]);
+  queue.hold(["big", "s1", "s2"]);
+  const first = await queue.next();
+  assertEquals(describe(first), "copy early 1/1", "the largest is not created yet");
+  queue.done(first!);
+  const waiting = queue.next();
+  assertEquals(await settled(waiting), false, "nothing runs, but tables are to come: it waits");
+  queue.created(["s1"]);
+  assertEquals(await settled(waiting), false, "the batch waits for s2 too");
+  queue.created(["s2", "big"]);
+  assertEquals(describe(await waiting), "copy big 1/1");
+  const next = await queue.next();
+  assertEquals(describe(next), "batch s1,s2");
+  queue.done(next!);
+  const last = queue.next();
+  assertEquals(await settled(last), false, "big still runs");
+  queue.close();
+  assertEquals(describe(await last), "end");
 });

@@ -18,3 +18,8 @@ Deno.test("packBatches: in order, within the budget, an oversized item alone", (
   assertEquals(packBatches([0, 0, 0], (n) => n, 2), [[0, 0], [0]]); // each item counts at least 1
   assertEquals(packBatches([], (n: number) => n, 5), []);
 });
+
+Deno.test("packBatches: at most maxItems items a batch, within the budget too", () => {
+  assertEquals(packBatches([1, 1, 1, 1, 1], (n) => n, 100, 2), [[1, 1], [1, 1], [1]]);
+  assertEquals(packBatches([3, 3, 1], (n) => n, 5, 2), [[3], [3, 1]]);
+});

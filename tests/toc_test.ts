@@ -1,5 +1,6 @@
 import { assertEquals } from "./_assert.ts";
 import {
+  completingBatch,
   describeEntry,
   parseToc,
   PG_CLASS,
@@ -157,4 +158,45 @@ Deno.test("restoredEntries: the job's objects with their OID-less entries, named
     { type: "CONSTRAINT", name: "Order Items_pkey", table: "Order Items" },
     { type: "COMMENT", name: 'CONSTRAINT "Order Items_pkey" ON "Order Items"' },
   ]);
+});
+
+Deno.test("completingBatch: a table is complete after the last batch that touches it", () => {
+  const toc = parseToc(
+    [
+      "10; 1259 100 TABLE acme a o",
+      "11; 1259 101 TABLE acme b o",
+      "12; 1259 102 TABLE acme parent o",
+      "13; 1259 103 TABLE acme part o",
+      "20; 1259 200 SEQUENCE acme a_id_seq o",
+      "21; 0 0 SEQUENCE OWNED BY acme a_id_seq o\n;\tdepends on: 20 10",
+      "22; 2604 300 DEFAULT acme a id o\n;\tdepends on: 10 20",
+      "23; 0 0 TABLE ATTACH acme part o\n;\tdepends on: 12 13",
+      "24; 1259 104 VIEW acme v o\n;\tdepends on: 11",
+      "25; 1259 105 TABLE acme c o",
+    ].join("\n"),
+  );
+  const id = (n: number) => toc.find((e) => e.id === n)!;
+  const batches = [[id(10), id(11), id(12)], [id(13), id(20), id(21)], [id(22), id(23)], [
+    id(24),
+    id(25),
+  ]];
+  const table = (oid: number, name: string, partitioned = false) => ({ oid, name, partitioned });
+  const tables = [
+    table(100, "a"),
+    table(101, "b"),
+    table(102, "parent", true),
+    table(105, "c"),
+    table(999, "not dumped"),
+  ];
+  assertEquals(
+    Object.fromEntries(completingBatch(batches, tables)),
+    {
+      a: 2, // its DEFAULT (and before it its sequence's OWNED BY) lock it
+      b: 3, // the view that reads it
+      parent: 3, // partitioned: its partitions are entries of their own
+      c: 3,
+      "not dumped": 3,
+    },
+  );
+  assertEquals(Object.fromEntries(completingBatch([[id(10)]], [table(100, "a")])), { a: 0 });
 });

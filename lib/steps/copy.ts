@@ -20,6 +20,7 @@
 import { type Conn, connectionLost, type Sql } from "../connect.ts";
 import { type CopyProgress, copyTable } from "../copy.ts";
 import { batchSmallTables, type CopyBatch } from "../copy_batch.ts";
+import type { CreatedTables } from "../created_tables.ts";
 import { type BusySeconds, CopyQueue, type CopyTask, copyWork } from "../copy_queue.ts";
 import type { JobContext } from "../job_context.ts";
 import { type CopyPiece, copyPieces, SMALL_TABLE, type SourcePlan } from "../plan.ts";
@@ -44,6 +45,11 @@ export interface CopyInput {
   splitAbove: number;
   /** Copies the machines can run at full speed at once (see `copyStreams`). */
   streams: number;
+  /**
+   * The shadow's tables as the structure step creates them, when the copy overlaps that step: a
+   * table's tasks wait for the transaction that completes it. Without it, every table exists.
+   */
+  created?: CreatedTables;
 }
 
 /** A table being copied, possibly in several pieces at once. */
@@ -99,12 +105,6 @@ export async function copyData(
   // the snapshot again, which then must stay exported for the whole copy.
   const readShare = Math.floor(await readLockBudget(input.snapshot.conn) / workers);
   const keepSnapshot = pieces.reduce((n, p) => n + p.plan.table.readLocks, 0) > readShare;
-  const loads = batchSmallTables(pieces, plan.indexBuilds, plan.analyzedInCopy, {
-    workers,
-    locks: Math.floor(await readLockBudget(input.target) / workers),
-    reads: readShare,
-  });
-  const queue = new CopyQueue(loads.pieces, loads.builds, plan.analyzedInCopy, loads.batches);
   const copying = new Map<string, TableCopy>();
   const reports: TableReport[] = [];
   // The first failure stops the other workers; it is the one reported.
@@ -137,6 +137,20 @@ export async function copyData(
   // Every reader holds the snapshot now: the exporting transaction is not left idle for the
   // whole copy, where a timeout or an administrator could end its session.
   if (!keepSnapshot) await input.snapshot.close();
+  const createdBy = await input.created?.plan(signal);
+  const loads = batchSmallTables(pieces, plan.indexBuilds, plan.analyzedInCopy, {
+    workers,
+    locks: Math.floor(await readLockBudget(input.target) / workers),
+    reads: readShare,
+    createdBy,
+  });
+  const queue = new CopyQueue(loads.pieces, loads.builds, plan.analyzedInCopy, loads.batches);
+  const fail = (error: unknown) => {
+    first ??= { error };
+    stop.abort();
+    queue.close();
+  };
+  if (input.created && createdBy) release(queue, input.created, createdBy, signal).catch(fail);
   const worker = async (w: Worker) => {
     const { source, target } = w;
     try {
@@ -176,9 +190,7 @@ export async function copyData(
     } catch (error) {
       // The connections may be dead or mid-COPY: they are not used again, and clean-up
       // closes them.
-      first ??= { error };
-      stop.abort();
-      queue.close();
+      fail(error);
     }
   };
   await Promise.all(ready.map(worker));
@@ -186,6 +198,25 @@ export async function copyData(
   if (first) throw first.error;
   ctx.signal?.throwIfAborted();
   return { tables: reports, work: copyWork(workers, (performance.now() - started) / 1000, busy) };
+}
+
+/**
+ * Holds back every table's tasks until the structure step's transaction that completes it has
+ * committed; throws when `signal` aborts first (the structure step failed).
+ */
+async function release(
+  queue: CopyQueue,
+  created: CreatedTables,
+  createdBy: ReadonlyMap<string, number>,
+  signal: AbortSignal,
+): Promise<void> {
+  const byTransaction = Map.groupBy(createdBy.keys(), (table) => createdBy.get(table)!);
+  queue.hold(createdBy.keys());
+  for (let committed = 0, last = Math.max(-1, ...byTransaction.keys()); committed <= last;) {
+    const now = await created.after(committed, signal);
+    for (let t = committed; t < now; t++) queue.created(byTransaction.get(t) ?? []);
+    committed = now;
+  }
 }
 
 /**

@@ -151,15 +151,14 @@ export async function postData(ctx: JobContext, input: PostDataInput): Promise<v
   // A foreign key's check reads both its tables.
   const locksOf = keyLocks(plan);
   const foreignKeys = new Map(plan.structure.foreignKeys.map((fk) => [fk.oid, locksOf(fk)]));
-  const batches = await sectionBatches(
-    plan.tools,
-    input.archive,
-    "post-data",
-    tocSelection(plan.structure.objects, left, built),
+  const batches = await sectionBatches(plan.tools, input.archive, {
+    section: "post-data",
+    selection: tocSelection(plan.structure.objects, left, built),
     budget,
-    ctx.signal,
-    (e) => (e.catalogOid === PG_CONSTRAINT && foreignKeys.get(e.objectOid)) || entryLocks(e),
-  );
+    weight: (e) =>
+      (e.catalogOid === PG_CONSTRAINT && foreignKeys.get(e.objectOid)) || entryLocks(e),
+    signal: ctx.signal,
+  });
   const dance = jobDance(
     names,
     config.source.schema,
@@ -185,7 +184,7 @@ export async function postData(ctx: JobContext, input: PostDataInput): Promise<v
     plan.tools,
     transactions([
       ...statementTransactions(keys, budget, 4),
-      ...batches.map((body) => ({ before: prologue, body, after: epilogue })),
+      ...batches.map(({ sql }) => ({ before: prologue, body: sql, after: epilogue })),
       ...statementTransactions(
         [...refresh.statements, ...plan.routines.alter],
         budget,

@@ -24,6 +24,7 @@
  */
 
 import type { Conn } from "../connect.ts";
+import type { CreatedTables } from "../created_tables.ts";
 import type { JobContext } from "../job_context.ts";
 import type { ClientTools } from "../pg_tools.ts";
 import type { SourcePlan } from "../plan.ts";
@@ -43,7 +44,7 @@ import {
   transactions,
 } from "../structure.ts";
 import { readTargetState, type TargetState, withName } from "../target.ts";
-import { describeEntry, tocKey, tocSelection } from "../toc.ts";
+import { completingBatch, describeEntry, tocKey, tocSelection } from "../toc.ts";
 
 /**
  * `pg_dump` of the source schema's structure, in the snapshot `snapshotId`, into a private
@@ -117,13 +118,28 @@ export interface PreDataInput {
   targetState: TargetState;
   /** The lock's session, to read the target again afterwards. */
   lock: Conn;
+  /** Told which transaction creates each table, then of each commit (for the copy step). */
+  created?: CreatedTables;
 }
 
 /**
+ * Transactions the pre-data section is cut into at least (where it has more than
+ * `SPREAD_ENTRIES` entries a transaction): the copy step starts on the tables of the first while
+ * the next ones are created.
+ *
+ * @example
+ * ```ts
+ * PRE_DATA_TRANSACTIONS; // 8
+ * ```
+ */
+export const PRE_DATA_TRANSACTIONS = 8;
+
+/**
  * Creates the shadow schema (marked with its job and target) and restores the pre-data section
- * into it, in transactions that each fit the target's lock budget (each under the rename dance;
- * the first creates the shadow). Returns the target's state after it: extensions the dance
- * created now live in the shadow schema.
+ * into it, in transactions that each fit the target's lock budget, at least
+ * `PRE_DATA_TRANSACTIONS` of them (each under the rename dance; the first creates the shadow),
+ * telling `created` which commits complete which tables. Returns the target's state after it:
+ * extensions the dance created now live in the shadow schema.
  *
  * @example
  * ```ts
@@ -136,13 +152,16 @@ export interface PreDataInput {
 export async function restorePreData(ctx: JobContext, input: PreDataInput): Promise<TargetState> {
   const { config } = ctx;
   const { plan, names, targetState } = input;
-  const batches = await sectionBatches(
-    plan.tools,
-    input.archive,
-    "pre-data",
-    tocSelection(plan.structure.objects),
-    targetState.lockBudget,
-    ctx.signal,
+  const batches = await sectionBatches(plan.tools, input.archive, {
+    section: "pre-data",
+    selection: tocSelection(plan.structure.objects),
+    budget: targetState.lockBudget,
+    spread: PRE_DATA_TRANSACTIONS,
+    signal: ctx.signal,
+  });
+  input.created?.planned(
+    completingBatch(batches.map((b) => b.entries), plan.tables.map((p) => p.table)),
+    batches.length,
   );
   const marker = {
     pgxmat: "shadow" as const,
@@ -165,17 +184,18 @@ export async function restorePreData(ctx: JobContext, input: PreDataInput): Prom
     ctx,
     input.lock,
     plan.tools,
-    transactions(batches.map((body, i) => {
+    transactions(batches.map(({ sql }, i) => {
       const { prologue, epilogue } = i === 0 ? dance(targetState, marker) : dance(later);
-      return { before: prologue, body, after: epilogue };
+      return { before: prologue, body: sql, after: epilogue };
     })),
+    input.created && ((i) => input.created!.committed(i)),
   );
   return await readTargetState(input.lock);
 }
 
 /**
- * Runs a script of transactions on the target while the shadow schema carries the source
- * schema's name in them: one run at a time borrows a name on a target database (`withName`),
+ * Runs a script of transactions on the target (`onCommit` told of each commit) while the shadow
+ * schema carries the source schema's name in them: one run at a time borrows a name on a target database (`withName`),
  * and a run that waits for it says so.
  *
  * @example
@@ -192,11 +212,12 @@ export async function runUnderSourceName(
   lock: Conn,
   tools: ClientTools,
   script: string,
+  onCommit?: (index: number) => void,
 ): Promise<void> {
   await withName(
     lock,
     ctx.config.source.schema,
-    () => runScript(tools, ctx.config.connections.target, script, ctx.signal),
+    () => runScript(tools, ctx.config.connections.target, script, { signal: ctx.signal, onCommit }),
     { onWait: (message) => ctx.info(message), signal: ctx.signal },
   );
 }
