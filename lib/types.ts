@@ -226,8 +226,9 @@ export interface JobReport {
   /** Wall time of the whole job. */
   seconds: number;
   /**
-   * Wall time of each step, in the order they ran: `connect`, `snapshot`, `plan`, `structure`,
-   * `copy`, `post-data`, `swap`.
+   * Wall time of each step, in the order they ended: `connect`, `snapshot`, `plan`, `structure`,
+   * `copy`, `post-data`, `swap`. The copy step overlaps the structure step (it starts on each
+   * table once the structure step created it), so the steps add up to more than `seconds`.
    */
   steps: StepSeconds;
   /** Where the copy step's wall time went, worker by worker. */

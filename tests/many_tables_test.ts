@@ -3,7 +3,7 @@
  * ends with the target wholly old or wholly new and, after the next run, no leftover schema.
  */
 
-import { assertEquals, assertRejects, assertStringIncludes } from "./_assert.ts";
+import { assertEquals, assertOk, assertRejects, assertStringIncludes } from "./_assert.ts";
 import { client, schemaNames } from "./_servers.ts";
 import { assertWhole, startLockServer, TABLES, withWide } from "./_wide.ts";
 import { runJob } from "../lib/mod.ts";
@@ -14,6 +14,18 @@ Deno.test("more tables than the target's lock table holds: first run, refresh, f
     await runJob(job(), { name: "first" });
     await assertWhole(target, "v1");
     assertEquals(await schemaNames(target), ["public", "wide"]);
+    // The structure step's transactions each create a few tables (the lock table is small): the
+    // copy step loaded the first table before the structure step created the last one (their
+    // transaction IDs: the rows' xmin, the row type's, which nothing rewrites later).
+    const [{ loaded, created }] = await target.unsafe(
+      `SELECT (SELECT min(xmin::text::bigint) FROM wide.t0) AS loaded,
+              (SELECT xmin::text::bigint FROM pg_type
+                WHERE typrelid = 'wide.t${TABLES - 1}'::regclass) AS created`,
+    );
+    assertOk(
+      Number(loaded) < Number(created),
+      `t0 loaded in ${loaded}, last created in ${created}`,
+    );
 
     await pair.source.unsafe(`UPDATE wide.t${TABLES - 1} SET v = 'refreshed' WHERE id = 1`);
     await runJob(job(), { name: "refresh" });

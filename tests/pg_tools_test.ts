@@ -4,12 +4,13 @@
  */
 
 import { join } from "node:path";
-import { assertEquals, assertRejects, assertStringIncludes } from "./_assert.ts";
+import { assertEquals, assertOk, assertRejects, assertStringIncludes } from "./_assert.ts";
 import {
   findClientTools,
   findTool,
   installHint,
   parseMajor,
+  runTool,
   serverMajor,
   toolErrorMessage,
 } from "../lib/pg_tools.ts";
@@ -192,6 +193,38 @@ Deno.test({
       );
     } finally {
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "runTool: each line of output as it comes; a large input echoed back does not block",
+  ignore: !unix,
+  fn: async () => {
+    const lines: { line: string; at: number }[] = [];
+    const started = performance.now();
+    const out = await runTool("sh", ["-c", "echo first; sleep 0.5; echo second"], {
+      onLine: (line) => lines.push({ line, at: performance.now() - started }),
+    });
+    assertEquals(out.stdout, "first\nsecond\n");
+    assertEquals(lines.map((l) => l.line), ["first", "second"]);
+    assertOk(
+      lines[1].at - lines[0].at >= 400,
+      `told of "first" as it came: ${JSON.stringify(lines)}`,
+    );
+    // cat writes while it reads: with the output read only after the input was written, both
+    // pipes filled and neither side went on.
+    const input = "x".repeat(1023) + "\n";
+    const blocked = new AbortController();
+    const timer = setTimeout(() => blocked.abort(), 20_000);
+    try {
+      const echoed = await runTool("cat", [], {
+        stdin: input.repeat(2048),
+        signal: blocked.signal,
+      });
+      assertEquals(echoed.stdout.length, input.length * 2048);
+    } finally {
+      clearTimeout(timer);
     }
   },
 });

@@ -4,10 +4,19 @@
  * functions, collations and sequences.
  */
 
-import { assertEquals } from "./_assert.ts";
-import { tableText, withSource } from "./_servers.ts";
+import { assertEquals, assertOk, assertRejects } from "./_assert.ts";
+import { freshPair, tableText, withSource } from "./_servers.ts";
+import { parseConnUrl } from "../lib/conninfo.ts";
+import { ToolFailed } from "../lib/errors.ts";
+import { findClientTools } from "../lib/pg_tools.ts";
 import { runJob } from "../lib/run.ts";
-import { exactPattern, failedObject, psqlError, transactions } from "../lib/structure.ts";
+import {
+  exactPattern,
+  failedObject,
+  psqlError,
+  runScript,
+  transactions,
+} from "../lib/structure.ts";
 
 Deno.test("failedObject names the object whose statement psql stopped at; pg-xmat's own statements name none", () => {
   const sql = [
@@ -38,6 +47,52 @@ Deno.test("failedObject names the object whose statement psql stopped at; pg-xma
   assertEquals(at("ANALYZE"), undefined, "pg-xmat's own statement is no object's");
   assertEquals(at("SET lock_timeout"), undefined);
   assertEquals(failedObject(full, "psql: error: connection refused"), undefined);
+});
+
+Deno.test("runScript tells each commit as psql makes it; none after a failed transaction", async () => {
+  const pair = await freshPair("st-commits");
+  try {
+    const [{ v }] = await pair.target`SELECT current_setting('server_version_num')::int AS v`;
+    const tools = await findClientTools(Math.floor(v / 10000));
+    const target = parseConnUrl(pair.targetUrl);
+    const told: { index: number; at: number }[] = [];
+    const started = performance.now();
+    const onCommit = (index: number) => told.push({ index, at: performance.now() - started });
+    await runScript(
+      tools,
+      target,
+      transactions([
+        { before: ["CREATE TABLE a (id int)"] },
+        { before: ["CREATE TABLE b (id int)", "SELECT pg_sleep(0.5)"] },
+        { before: ["CREATE TABLE c (id int)"] },
+      ]),
+      { onCommit },
+    );
+    const ended = performance.now() - started;
+    assertEquals(told.map((t) => t.index), [0, 1, 2]);
+    assertOk(ended - told[0].at >= 400, `the first commit told before the script ended: ${ended}`);
+    told.length = 0;
+    await assertRejects(
+      () =>
+        runScript(
+          tools,
+          target,
+          transactions([
+            { before: ["CREATE TABLE d (id int)"] },
+            { before: ["CREATE TABLE e (id int)", "SELECT 1/0"] },
+            { before: ["CREATE TABLE f (id int)"] },
+          ]),
+          { onCommit },
+        ),
+      ToolFailed,
+      "division by zero",
+    );
+    assertEquals(told.map((t) => t.index), [0]);
+    const tables = await pair.target`SELECT relname FROM pg_class WHERE relname IN ('d', 'e', 'f')`;
+    assertEquals(tables.map((t) => t.relname), ["d"]);
+  } finally {
+    await pair.close();
+  }
 });
 
 Deno.test("row-level security stays switched on (and forced) with its policy", async () => {

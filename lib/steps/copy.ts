@@ -34,7 +34,7 @@ import type { CopyWork, TableReport } from "../types.ts";
 export interface CopyInput {
   source: Sql;
   target: Sql;
-  /** The job's snapshot; closed once every worker imported it. */
+  /** The job's snapshot; closed once every worker imported it and the dump read it. */
   snapshot: Snapshot;
   plan: SourcePlan;
   /** The schema the tables are loaded into. */
@@ -134,10 +134,11 @@ export async function copyData(
   // connecting once the others had copied every table would fail the job for a source session
   // it no longer needs. (On a failure, clean-up closes the pools and the connections in them.)
   const ready = await Promise.all(Array.from({ length: workers }, start));
+  // The structure step plans its transactions once pg_dump has read the snapshot.
+  const createdBy = await input.created?.plan(signal);
   // Every reader holds the snapshot now: the exporting transaction is not left idle for the
   // whole copy, where a timeout or an administrator could end its session.
   if (!keepSnapshot) await input.snapshot.close();
-  const createdBy = await input.created?.plan(signal);
   const loads = batchSmallTables(pieces, plan.indexBuilds, plan.analyzedInCopy, {
     workers,
     locks: Math.floor(await readLockBudget(input.target) / workers),
