@@ -31,6 +31,7 @@ import { ToolFailed } from "./errors.ts";
 import { type ClientTools, runTool } from "./pg_tools.ts";
 import { packBatches } from "./lock_budget.ts";
 import {
+  defaultsEarly,
   entryLocks,
   parseToc,
   selectToc,
@@ -165,9 +166,11 @@ export async function sectionBatches(
   // The list alone chooses the section: with `--section`, pg_restore would place an entry
   // without a section of its own (a comment) in the section of the entry listed before it.
   const post = options.section === "post-data";
-  const entries = selectToc(archive.toc, options.selection).filter((e) =>
+  const section = selectToc(archive.toc, options.selection).filter((e) =>
     archive.postData.has(e.id) === post
   );
+  // Each table's defaults right after it: what waits for a table waits for those too.
+  const entries = post ? section : defaultsEarly(section);
   const batches = packBatches(
     entries,
     options.weight ?? entryLocks,

@@ -39,6 +39,7 @@ export interface TocEntry {
 const LINE = /^(\d+); (\d+) (\d+) (.*)$/;
 const DEPENDS = /^;\s+depends on:((?: \d+)*)\s*$/;
 const PG_NAMESPACE = 2615;
+const PG_ATTRDEF = 2604;
 /**
  * The OID of `pg_class` (tables, indexes, sequences): the catalog of their TOC entries.
  *
@@ -203,6 +204,44 @@ const LOCKS_BY_KIND: readonly [string, number][] = [
  */
 export function entryLocks(entry: TocEntry): number {
   return LOCKS_BY_KIND.find(([kind]) => entry.text.startsWith(kind))?.[1] ?? 2;
+}
+
+/**
+ * The entries with each column `DEFAULT` moved up to just after the last entry it depends on (its
+ * table, its sequence, a function it calls). pg_dump writes the defaults it keeps apart from their
+ * `CREATE TABLE` (a `serial` column's, which uses a sequence owned by the table) after every table
+ * and view of the section: in that order, a table would be complete (`completingBatch`) only near
+ * the section's end.
+ *
+ * @example
+ * ```ts
+ * const toc = parseToc(
+ *   "9; 1259 5 TABLE acme a o\n8; 1259 4 SEQUENCE acme a_id_seq o\n;\tdepends on: 9\n" +
+ *     "10; 1259 6 TABLE acme b o\n11; 2604 7 DEFAULT acme a id o\n;\tdepends on: 8 9",
+ * );
+ * defaultsEarly(toc).map((e) => e.id); // [9, 8, 11, 10]
+ * ```
+ */
+export function defaultsEarly(entries: readonly TocEntry[]): TocEntry[] {
+  const position = new Map(entries.map((e, i) => [e.id, i]));
+  // Per entry: the defaults that come right after it.
+  const after = new Map<number, TocEntry[]>();
+  const moved = new Set<number>();
+  for (const [i, e] of entries.entries()) {
+    if (e.catalogOid !== PG_ATTRDEF) continue;
+    const last = Math.max(-1, ...e.dependencies.map((d) => position.get(d) ?? -1));
+    if (last < 0 || last >= i) continue;
+    const anchor = entries[last].id;
+    after.set(anchor, [...after.get(anchor) ?? [], e]);
+    moved.add(e.id);
+  }
+  const ordered: TocEntry[] = [];
+  const place = (e: TocEntry) => {
+    ordered.push(e);
+    for (const d of after.get(e.id) ?? []) place(d);
+  };
+  for (const e of entries) if (!moved.has(e.id)) place(e);
+  return ordered;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { assertEquals } from "./_assert.ts";
 import {
   completingBatch,
+  defaultsEarly,
   describeEntry,
   parseToc,
   PG_CLASS,
@@ -199,4 +200,26 @@ Deno.test("completingBatch: a table is complete after the last batch that touche
     },
   );
   assertEquals(Object.fromEntries(completingBatch([[id(10)]], [table(100, "a")])), { a: 0 });
+});
+
+Deno.test("defaultsEarly: a separate DEFAULT right after what it depends on, the rest in order", () => {
+  const toc = parseToc(
+    [
+      "5; 1255 50 FUNCTION acme next_code() o",
+      "9; 1259 90 TABLE acme a o",
+      "8; 1259 80 SEQUENCE acme a_id_seq o\n;\tdepends on: 9",
+      "7; 0 0 SEQUENCE OWNED BY acme a_id_seq o\n;\tdepends on: 8",
+      "10; 1259 100 TABLE acme b o",
+      "12; 1259 120 VIEW acme v o\n;\tdepends on: 10",
+      "11; 2604 110 DEFAULT acme a id o\n;\tdepends on: 8 9",
+      "13; 2604 130 DEFAULT acme b code o\n;\tdepends on: 10 5",
+      "14; 2604 140 DEFAULT acme other id o\n;\tdepends on: 999",
+    ].join("\n"),
+  );
+  assertEquals(defaultsEarly(toc).map((e) => e.id), [5, 9, 8, 11, 7, 10, 13, 12, 14]);
+  // So a serial table is complete with the batch that creates it, not with the section's last.
+  const tables = [{ oid: 90, name: "a", partitioned: false }];
+  const halves = (l: typeof toc) => [l.slice(0, 5), l.slice(5)];
+  assertEquals(completingBatch(halves(toc), tables).get("a"), 1);
+  assertEquals(completingBatch(halves(defaultsEarly(toc)), tables).get("a"), 0);
 });
