@@ -10,6 +10,7 @@ import { exec, schemaNames, withSource } from "./_servers.ts";
 import { pairJob, withSteps } from "./_steps.ts";
 import { parseMarker } from "../lib/shadow.ts";
 import { removeArchive } from "../lib/steps/structure.ts";
+import { SPREAD_ENTRIES } from "../lib/structure.ts";
 import { describeEntry } from "../lib/toc.ts";
 
 Deno.test("structure: the dump of the job's objects; pre-data in a marked shadow schema, the target untouched", async () => {
@@ -54,4 +55,28 @@ Deno.test("structure: the dump of the job's objects; pre-data in a marked shadow
       assertEquals(await Deno.stat(archive.dir).then(() => true, () => false), false);
     });
   });
+});
+
+Deno.test("structure in several transactions: an extension it creates stays where the source has it", async () => {
+  // More entries than one transaction takes: the shadow is built in several. The first creates
+  // citext in public, as the source has it; the next ones took it for the shadow's and moved it
+  // there.
+  const tables = Array.from(
+    { length: SPREAD_ENTRIES + 5 },
+    (_, i) => `CREATE TABLE s.t${i} (e citext);`,
+  );
+  await withSource(
+    "step-structure-ext",
+    `CREATE EXTENSION citext WITH SCHEMA public; CREATE SCHEMA s; ${tables.join("\n")}`,
+    async (pair) => {
+      await withSteps(pairJob(pair, "s", "s", { tables: { "*": {} } }), async (steps) => {
+        const { shadowState } = await steps.structure();
+        const placed = await pair.target`
+          SELECT n.nspname FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace
+           WHERE x.extname = 'citext'`;
+        assertEquals(placed.map((r) => r.nspname), ["public"]);
+        assertEquals(shadowState.extensions.get("citext"), "public");
+      });
+    },
+  );
 });

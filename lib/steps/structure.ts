@@ -171,13 +171,16 @@ export async function restorePreData(ctx: JobContext, input: PreDataInput): Prom
   };
   const dance = (state: TargetNames, create?: ShadowMarker) =>
     renameDance(jobDance(names, config.source.schema, plan.structure.extensions, state, create));
-  // After the first transaction, the extensions it created live in the shadow schema.
+  // After the first transaction, the extensions it created live where the source has them: in
+  // the shadow schema for those of the source schema (it carried that name then).
   const created = plan.structure.extensions.filter((e) => !targetState.extensions.has(e.name));
   const later = {
     schemas: targetState.schemas,
     extensions: new Map([
       ...targetState.extensions,
-      ...created.map((e) => [e.name, names.shadow] as const),
+      ...created.map((e) =>
+        [e.name, e.schema === config.source.schema ? names.shadow : e.schema] as const
+      ),
     ]),
   };
   await runUnderSourceName(
