@@ -246,11 +246,11 @@ export function defaultsEarly(entries: readonly TocEntry[]): TocEntry[] {
 
 /**
  * Per table (by name), the batch of entries (its index in `batches`, each restored in a
- * transaction of its own, in order) after whose commit the table is complete: its own entry and
- * every entry that depends on it directly (a `DEFAULT`, `SEQUENCE OWNED BY`, `TABLE ATTACH`, a
- * comment, a view) have run, so nothing later in the section locks it. A partitioned table, whose
- * partitions are entries of their own, and a table without an entry are complete after the last
- * batch.
+ * transaction of its own, in order) after whose commit the table is complete: its own entry, every
+ * entry that depends on it directly (a `DEFAULT`, an owned sequence, `TABLE ATTACH`, a comment, a
+ * view) and its sequences' `SEQUENCE OWNED BY` have run, so nothing later in the section locks
+ * it. A partitioned table, whose partitions are entries of their own, and a table without an
+ * entry are complete after the last batch.
  *
  * @example
  * ```ts
@@ -270,6 +270,8 @@ export function completingBatch(
   const completed = new Map(tables.map((t) => [t.name, batches.length - 1]));
   // A table's own entry comes before the entries that depend on it.
   const tableOf = new Map<number, string>();
+  // A `SEQUENCE OWNED BY` depends on its sequence alone; the sequence, on the table owning it.
+  const ownerOf = new Map<number, string>();
   for (const [batch, entries] of batches.entries()) {
     for (const e of entries) {
       const own = e.catalogOid === PG_CLASS ? plain.get(e.objectOid) : undefined;
@@ -277,9 +279,12 @@ export function completingBatch(
         tableOf.set(e.id, own);
         completed.set(own, batch);
       }
+      const ownedBy = e.text.startsWith("SEQUENCE OWNED BY ");
       for (const d of e.dependencies) {
-        const table = tableOf.get(d);
-        if (table !== undefined) completed.set(table, batch);
+        const table = tableOf.get(d) ?? (ownedBy ? ownerOf.get(d) : undefined);
+        if (table === undefined) continue;
+        completed.set(table, batch);
+        if (e.text.startsWith("SEQUENCE ")) ownerOf.set(e.id, table);
       }
     }
   }

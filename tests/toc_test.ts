@@ -223,3 +223,26 @@ Deno.test("defaultsEarly: a separate DEFAULT right after what it depends on, the
   assertEquals(completingBatch(halves(toc), tables).get("a"), 1);
   assertEquals(completingBatch(halves(defaultsEarly(toc)), tables).get("a"), 0);
 });
+
+Deno.test("completingBatch: a SEQUENCE OWNED BY locks the table that owns the sequence", () => {
+  // As pg_dump lists them: the owned sequence depends on its table, its OWNED BY on the
+  // sequence alone. `ALTER SEQUENCE … OWNED BY` locks the table; with the OWNED BY in the next
+  // batch, the table counted as complete before, and that transaction waited for its copy.
+  const toc = parseToc(
+    [
+      "227; 1259 23279 TABLE s m o",
+      "226; 1259 23278 SEQUENCE s manual o\n;\tdepends on: 227 6",
+      "3393; 0 0 SEQUENCE OWNED BY s manual o\n;\tdepends on: 226",
+      "228; 1259 23290 TABLE s n o",
+    ].join("\n"),
+  );
+  const tables = [{ oid: 23279, name: "m", partitioned: false }, {
+    oid: 23290,
+    name: "n",
+    partitioned: false,
+  }];
+  assertEquals(
+    Object.fromEntries(completingBatch([toc.slice(0, 2), toc.slice(2)], tables)),
+    { m: 1, n: 1 },
+  );
+});
