@@ -14,6 +14,7 @@ import {
 import { ACME } from "./_fixtures.ts";
 import {
   client,
+  closeGate,
   dumpDatabase,
   exec,
   freshPair,
@@ -22,10 +23,12 @@ import {
   runCli,
   schemaNames,
   servers,
+  within,
 } from "./_servers.ts";
 import { type Cluster, startCluster, startStandby } from "../scripts/clusters.ts";
 import { runJob } from "../lib/run.ts";
 import { JobError } from "../lib/errors.ts";
+import { SPREAD_ENTRIES } from "../lib/structure.ts";
 import type { Job, TableSpec } from "../lib/types.ts";
 import type { RunEvent } from "../lib/events.ts";
 
@@ -630,5 +633,123 @@ Deno.test("target sessions ended after the copy, at post-data or at the swap: on
         point,
       );
     }
+  });
+});
+
+/**
+ * More tables than one pre-data transaction holds (`SPREAD_ENTRIES`), so the copy step loads the
+ * first while the structure step creates the next ones, and a view last in the pre-data over
+ * `other.x`, a table of the target that the job does not copy.
+ */
+const OVERLAP = `CREATE SCHEMA s; CREATE SCHEMA other; CREATE TABLE other.x (a int, b int);
+${
+  Array.from({ length: SPREAD_ENTRIES + 20 }, (_, i) => {
+    const t = `s.t${String(i).padStart(2, "0")}`;
+    return `CREATE TABLE ${t} (id int PRIMARY KEY, v text);
+      INSERT INTO ${t} SELECT g, 'v' || g FROM generate_series(1, 20) g;`;
+  }).join("\n")
+}
+CREATE VIEW s.zz_view AS SELECT a, b FROM other.x;`;
+
+/** The overlap fixture; the target's `other.x` has `columns`, and a schema `s` of its own. */
+async function overlapCase(
+  name: string,
+  columns: string,
+  fn: (pair: Pair, job: (tables: Record<string, TableSpec>) => Job) => Promise<void>,
+): Promise<void> {
+  const pair = await freshPair(name);
+  try {
+    await exec(pair.source, OVERLAP);
+    await exec(
+      pair.target,
+      `CREATE SCHEMA other; CREATE TABLE other.x (${columns});
+       CREATE SCHEMA s; CREATE TABLE s.kept (id int); INSERT INTO s.kept VALUES (1);`,
+    );
+    await fn(pair, (tables) => ({
+      source: { database: pair.sourceUrl, schema: "s" },
+      target: { database: pair.targetUrl, schema: "s" },
+      tables,
+    }));
+  } finally {
+    await pair.close();
+  }
+}
+
+Deno.test("structure and copy at once: a late pre-data failure stops the copy of the first tables", async () => {
+  await overlapCase("f-overlap-structure", "a int", async (pair, job) => {
+    const before = await dumpDatabase(pair.targetUrl);
+    const gate = await closeGate(pair.source, 4317);
+    const events: RunEvent[] = [];
+    const running = runJob(job({ "*": {}, t00: { select: { v: gate.select } } }), {
+      name: "overlap",
+      onEvent: (e) => events.push(e),
+    });
+    running.catch(() => {});
+    try {
+      // t00 is mid-copy, and stays there, when the structure step fails at the view.
+      await gate.reached(running);
+      const error = await assertRejects(
+        () => within(30_000, "the failed run", running),
+        JobError,
+        'job "overlap", step structure: psql failed: creating VIEW s.zz_view',
+      );
+      assertStringIncludes(error.message, "column x.b does not exist");
+    } finally {
+      await gate.open();
+    }
+    assertEquals(events.some((e) => e.kind === "table-end" && e.table === "t00"), false);
+    assertEquals(await dumpDatabase(pair.targetUrl), before);
+    assertEquals(await schemaNames(pair.target), ["other", "public", "s"]);
+    await exec(pair.target, "ALTER TABLE other.x ADD COLUMN b int");
+    const report = await runJob(job({ "*": {} }), { name: "next" });
+    assertEquals(report.tables.length, SPREAD_ENTRIES + 20);
+  });
+});
+
+Deno.test("structure and copy at once: an early copy failure stops the structure step", async () => {
+  await overlapCase("f-overlap-copy", "a int, b int", async (pair, job) => {
+    const before = await dumpDatabase(pair.targetUrl);
+    // The structure step waits at the view, the last of the pre-data, until the lock is gone; t00
+    // fails once the gate opens.
+    const blocker = await pair.target.reserve();
+    await blocker.unsafe("BEGIN");
+    await blocker.unsafe("LOCK TABLE other.x IN ACCESS EXCLUSIVE MODE");
+    const gate = await closeGate(pair.source, 4318);
+    const events: RunEvent[] = [];
+    const v = `CASE WHEN id = 20 THEN (1 / (id - 20))::text ELSE ${gate.select} END`;
+    const running = runJob(job({ "*": {}, t00: { select: { v } } }), {
+      name: "overlap",
+      onEvent: (e) => events.push(e),
+    });
+    running.catch(() => {});
+    let opened = false;
+    try {
+      await gate.reached(running);
+      await lockAwaited(pair.target, { relation: "other.x" }, running);
+      opened = true;
+      await gate.open();
+      // The copy failed: the job closed its sessions on the source.
+      for (let i = 0;; i++) {
+        const [{ n }] = await pair.source`
+          SELECT count(*)::int AS n FROM pg_stat_activity
+           WHERE datname = ${pair.name} AND pid <> pg_backend_pid() AND application_name <> 'postgres.js'`;
+        if (n === 0) break;
+        if (i === 600) throw new Error("the copy did not fail in 30 s");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      if (!opened) await gate.open();
+      await blocker.unsafe("ROLLBACK");
+      blocker.release();
+    }
+    await assertRejects(
+      () => within(30_000, "the failed run", running),
+      JobError,
+      'job "overlap", table "t00", step copy (source): division by zero',
+    );
+    // Stopped at the view: the lock gone, it did not go on to the end.
+    assertEquals(events.some((e) => e.kind === "step-end" && e.step === "structure"), false);
+    assertEquals(await dumpDatabase(pair.targetUrl), before);
+    assertEquals(await schemaNames(pair.target), ["other", "public", "s"]);
   });
 });
