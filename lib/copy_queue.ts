@@ -237,8 +237,8 @@ export type BusySeconds = Record<"copy" | "index" | "analyze", number>;
 
 /**
  * Where the copy step's wall time went: the workers' seconds per kind of task, and their seconds
- * without one (waiting for a table's data before its index builds, or for a split table's first
- * part).
+ * without one (waiting for the structure step to create their tables, for a table's data before
+ * its index builds, or for a split table's first part).
  *
  * @example
  * ```ts

@@ -250,8 +250,8 @@ export type StepSeconds = Partial<Record<Step, number>>;
 
 /**
  * The copy step's workers' time: each worker's seconds summed, per kind of task. `idle` is what
- * is left of `workers × seconds`: workers waiting for a table's data before its index builds,
- * or for a split table's first part.
+ * is left of `workers × seconds`: workers waiting for the structure step to create their tables,
+ * for a table's data before its index builds, or for a split table's first part.
  */
 export interface CopyWork {
   /** Workers (each a source and a target connection). */
