@@ -290,7 +290,10 @@ export interface RunToolOptions {
   env?: Record<string, string>;
   /** Text written to the tool's standard input. */
   stdin?: string;
-  /** Kills the tool when aborted. */
+  /**
+   * Stops the tool when aborted, as Ctrl+C at a terminal does (`SIGINT`: psql and pg_dump cancel
+   * their statement first), and kills it if it is still running `STOP_SECONDS` later.
+   */
   signal?: AbortSignal;
   /** Called with each line of standard output as the tool prints it (still returned whole). */
   onLine?: (line: string) => void;
@@ -309,27 +312,49 @@ export async function runTool(
   args: string[],
   options: RunToolOptions = {},
 ): Promise<ToolOutput> {
+  options.signal?.throwIfAborted();
   const child = new Deno.Command(path, {
     args,
     env: { PGCONNECT_TIMEOUT: Deno.env.get("PGCONNECT_TIMEOUT") ?? "15", ...options.env },
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
-    signal: options.signal,
   }).spawn();
-  // Both outputs are read while the input is written: a tool may fill a pipe before it reads on.
-  const reading = Promise.all([readText(child.stdout, options.onLine), readText(child.stderr)]);
-  if (options.stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    // A tool that fails early closes its input; its exit status tells why, not this write.
-    await writer.write(new TextEncoder().encode(options.stdin)).catch(() => {});
-    await writer.close().catch(() => {});
+  // Killed outright, psql left its session running: a statement waiting for a lock kept it, with
+  // the locks of its transaction (the shadow schema's), until that lock came.
+  let killer: ReturnType<typeof setTimeout> | undefined;
+  const stop = () => {
+    signalTool(child, "SIGINT");
+    killer = setTimeout(() => signalTool(child, "SIGKILL"), STOP_SECONDS * 1000);
+  };
+  options.signal?.addEventListener("abort", stop, { once: true });
+  try {
+    // Both outputs are read while the input is written: a tool may fill a pipe before it reads on.
+    const reading = Promise.all([readText(child.stdout, options.onLine), readText(child.stderr)]);
+    if (options.stdin !== undefined) {
+      const writer = child.stdin.getWriter();
+      // A tool that fails early closes its input; its exit status tells why, not this write.
+      await writer.write(new TextEncoder().encode(options.stdin)).catch(() => {});
+      await writer.close().catch(() => {});
+    }
+    const [{ code }, [stdout, stderr]] = await Promise.all([child.status, reading]);
+    if (code !== 0) throw new ToolFailed(path.split(/[\\/]/).pop()!, code, stderr);
+    return { stdout, stderr };
+  } finally {
+    options.signal?.removeEventListener("abort", stop);
+    clearTimeout(killer);
   }
-  const [{ code }, [stdout, stderr]] = await Promise.all([child.status, reading]);
-  const out = { stdout, stderr };
-  const name = path.split(/[\\/]/).pop()!;
-  if (code !== 0) throw new ToolFailed(name, code, out.stderr);
-  return out;
+}
+
+/** Seconds an aborted tool has to stop after `SIGINT` before it is killed. */
+const STOP_SECONDS = 5;
+
+function signalTool(child: Deno.ChildProcess, signal: Deno.Signal): void {
+  try {
+    child.kill(signal);
+  } catch {
+    // It ended already.
+  }
 }
 
 /** A stream's text, each complete line passed to `onLine` as it arrives. */

@@ -753,3 +753,37 @@ Deno.test("structure and copy at once: an early copy failure stops the structure
     assertEquals(await schemaNames(pair.target), ["other", "public", "s"]);
   });
 });
+
+Deno.test("structure and copy at once: stopped while a pre-data statement waits for a lock, the shadow is dropped", async () => {
+  await overlapCase("f-overlap-abort", "a int, b int", async (pair, job) => {
+    const before = await dumpDatabase(pair.targetUrl);
+    // The view waits for other.x. psql killed outright left its session waiting there, with the
+    // shadow schema's locks: the shadow was left for the next run, after a 10 s wait.
+    const blocker = await pair.target.reserve();
+    await blocker.unsafe("BEGIN");
+    await blocker.unsafe("LOCK TABLE other.x IN ACCESS EXCLUSIVE MODE");
+    try {
+      const stop = new AbortController();
+      const warnings: string[] = [];
+      const running = runJob(job({ "*": {} }), {
+        name: "overlap",
+        signal: stop.signal,
+        onEvent: (e) => e.kind === "warning" && warnings.push(e.message),
+      });
+      running.catch(() => {});
+      await lockAwaited(pair.target, { relation: "other.x" }, running);
+      stop.abort();
+      await assertRejects(
+        () => within(30_000, "the stopped run", running),
+        JobError,
+        "interrupted; the target was left as it was",
+      );
+      assertNotIncludes(warnings.join("\n"), "could not drop shadow schema");
+      assertEquals(await schemaNames(pair.target), ["other", "public", "s"]);
+    } finally {
+      await blocker.unsafe("ROLLBACK");
+      blocker.release();
+    }
+    assertEquals(await dumpDatabase(pair.targetUrl), before);
+  });
+});

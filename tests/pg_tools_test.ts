@@ -14,7 +14,7 @@ import {
   serverMajor,
   toolErrorMessage,
 } from "../lib/pg_tools.ts";
-import { ToolError } from "../lib/errors.ts";
+import { ToolError, ToolFailed } from "../lib/errors.ts";
 
 const unix = Deno.build.os !== "windows";
 
@@ -226,5 +226,32 @@ Deno.test({
     } finally {
       clearTimeout(timer);
     }
+  },
+});
+
+Deno.test({
+  name:
+    "runTool: aborted, a tool gets SIGINT (psql cancels its statement), then SIGKILL if it goes on",
+  ignore: !unix,
+  fn: async () => {
+    const stop = new AbortController();
+    const script = `trap 'echo stopped >&2; exit 7' INT; echo up; while :; do sleep 0.1; done`;
+    await assertRejects(
+      () => runTool("sh", ["-c", script], { signal: stop.signal, onLine: () => stop.abort() }),
+      ToolFailed,
+      "sh failed: stopped",
+    );
+    const deaf = new AbortController();
+    const started = performance.now();
+    await assertRejects(
+      () =>
+        runTool("sh", ["-c", `trap '' INT; echo up; exec sleep 30`], {
+          signal: deaf.signal,
+          onLine: () => deaf.abort(),
+        }),
+      ToolFailed,
+    );
+    const seconds = (performance.now() - started) / 1000;
+    assertOk(seconds >= 4 && seconds < 20, `killed after ${seconds} s`);
   },
 });
