@@ -324,7 +324,8 @@ export async function runTool(
   // the locks of its transaction (the shadow schema's), until that lock came.
   let killer: ReturnType<typeof setTimeout> | undefined;
   const stop = () => {
-    signalTool(child, "SIGINT");
+    // Windows has no SIGINT to send a process: there the tool is ended at once.
+    signalTool(child, Deno.build.os === "windows" ? "SIGTERM" : "SIGINT");
     killer = setTimeout(() => signalTool(child, "SIGKILL"), STOP_SECONDS * 1000);
   };
   options.signal?.addEventListener("abort", stop, { once: true });
