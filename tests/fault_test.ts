@@ -675,9 +675,24 @@ async function overlapCase(
   }
 }
 
+/** Locks `other.x` (the structure step then waits at the view) until the returned call. */
+async function holdOtherX(pair: Pair): Promise<() => Promise<void>> {
+  const blocker = await pair.target.reserve();
+  await blocker.unsafe("BEGIN");
+  await blocker.unsafe("LOCK TABLE other.x IN ACCESS EXCLUSIVE MODE");
+  let held = true;
+  return async () => {
+    if (!held) return;
+    held = false;
+    await blocker.unsafe("ROLLBACK");
+    blocker.release();
+  };
+}
+
 Deno.test("structure and copy at once: a late pre-data failure stops the copy of the first tables", async () => {
   await overlapCase("f-overlap-structure", "a int", async (pair, job) => {
     const before = await dumpDatabase(pair.targetUrl);
+    const release = await holdOtherX(pair);
     const gate = await closeGate(pair.source, 4317);
     const events: RunEvent[] = [];
     const running = runJob(job({ "*": {}, t00: { select: { v: gate.select } } }), {
@@ -688,6 +703,8 @@ Deno.test("structure and copy at once: a late pre-data failure stops the copy of
     try {
       // t00 is mid-copy, and stays there, when the structure step fails at the view.
       await gate.reached(running);
+      await lockAwaited(pair.target, { relation: "other.x" }, running);
+      await release();
       const error = await assertRejects(
         () => within(30_000, "the failed run", running),
         JobError,
@@ -695,6 +712,7 @@ Deno.test("structure and copy at once: a late pre-data failure stops the copy of
       );
       assertStringIncludes(error.message, "column x.b does not exist");
     } finally {
+      await release();
       await gate.open();
     }
     assertEquals(events.some((e) => e.kind === "table-end" && e.table === "t00"), false);
@@ -711,9 +729,7 @@ Deno.test("structure and copy at once: an early copy failure stops the structure
     const before = await dumpDatabase(pair.targetUrl);
     // The structure step waits at the view, the last of the pre-data, until the lock is gone; t00
     // fails once the gate opens.
-    const blocker = await pair.target.reserve();
-    await blocker.unsafe("BEGIN");
-    await blocker.unsafe("LOCK TABLE other.x IN ACCESS EXCLUSIVE MODE");
+    const release = await holdOtherX(pair);
     const gate = await closeGate(pair.source, 4318);
     const events: RunEvent[] = [];
     const v = `CASE WHEN id = 20 THEN (1 / (id - 20))::text ELSE ${gate.select} END`;
@@ -739,8 +755,7 @@ Deno.test("structure and copy at once: an early copy failure stops the structure
       }
     } finally {
       if (!opened) await gate.open();
-      await blocker.unsafe("ROLLBACK");
-      blocker.release();
+      await release();
     }
     await assertRejects(
       () => within(30_000, "the failed run", running),
@@ -759,9 +774,7 @@ Deno.test("structure and copy at once: stopped while a pre-data statement waits 
     const before = await dumpDatabase(pair.targetUrl);
     // The view waits for other.x. psql killed outright left its session waiting there, with the
     // shadow schema's locks: the shadow was left for the next run, after a 10 s wait.
-    const blocker = await pair.target.reserve();
-    await blocker.unsafe("BEGIN");
-    await blocker.unsafe("LOCK TABLE other.x IN ACCESS EXCLUSIVE MODE");
+    const release = await holdOtherX(pair);
     try {
       const stop = new AbortController();
       const warnings: string[] = [];
@@ -781,8 +794,7 @@ Deno.test("structure and copy at once: stopped while a pre-data statement waits 
       assertNotIncludes(warnings.join("\n"), "could not drop shadow schema");
       assertEquals(await schemaNames(pair.target), ["other", "public", "s"]);
     } finally {
-      await blocker.unsafe("ROLLBACK");
-      blocker.release();
+      await release();
     }
     assertEquals(await dumpDatabase(pair.targetUrl), before);
   });
