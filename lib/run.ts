@@ -6,7 +6,8 @@
  * 3. plan (`steps/plan.ts`): the source read in the snapshot, the target checked; then the
  *    leftovers of killed runs dropped (`steps/leftovers.ts`);
  * 4. structure (`steps/structure.ts`): the dump, its pre-data restored into a shadow schema;
- * 5. copy (`steps/copy.ts`): the rows, the index builds, `ANALYZE`;
+ * 5. copy (`steps/copy.ts`): the rows, the index builds, `ANALYZE`, each table's as soon as the
+ *    structure step has created it: the two steps run at once;
  * 6. post-data (`steps/post_data.ts`): orphans counted, keys, constraints, sequences;
  * 7. swap (`steps/swap.ts`): the shadow schema becomes the target schema.
  *
