@@ -15,7 +15,15 @@
  */
 
 import type { Conn } from "./connect.ts";
-import { columnsSql, SCHEMA_SQL, sequenceValueSql, tablesSql } from "./catalog_sql.ts";
+import {
+  columnsSql,
+  SCHEMA_SQL,
+  sequenceValueSql,
+  tableLockersSql,
+  tableSizesSql,
+  tablesSql,
+} from "./catalog_sql.ts";
+import { hasSqlState } from "./errors.ts";
 
 /** A column of a source table. */
 export interface Column {
@@ -53,7 +61,10 @@ export interface Table {
   owner: string;
   /** Estimated rows (sum over partitions), -1 when the table was never analysed. */
   rows: number;
-  /** Size on disk in bytes (sum over partitions). */
+  /**
+   * Size on disk in bytes (sum over partitions): read for the tables a job copies
+   * (`readTableSizes`), 0 until then.
+   */
   bytes: number;
   /** Pages of the table's own heap (0 for a partitioned table): what a split divides. */
   pages: number;
@@ -78,7 +89,8 @@ export interface SchemaCatalog {
 }
 
 /**
- * Reads the tables and columns of `schema`; `undefined` when the schema does not exist.
+ * Reads the tables and columns of `schema`; `undefined` when the schema does not exist. Catalog
+ * rows only: no table is opened, so none that another session locks makes it wait.
  *
  * @example
  * ```ts
@@ -101,8 +113,8 @@ export async function readSchema(conn: Conn, schema: string): Promise<SchemaCata
     parentOid: r.parent === null ? undefined : Number(r.parent),
     owner: r.owner,
     rows: Number(r.rows),
-    bytes: Number(r.bytes),
-    pages: Number(r.pages),
+    bytes: 0,
+    pages: 0,
     readLocks: Number(r.read_locks),
     rowSecurity: r.row_security,
     columns: [],
@@ -126,6 +138,63 @@ export async function readSchema(conn: Conn, schema: string): Promise<SchemaCata
     });
   }
   return { schema, oid: nsOid, tables, serverVersion };
+}
+
+/** A table that another session kept locked while the job waited to read it. */
+export interface LockedTable {
+  table: string;
+  /** The sessions holding or waiting for its `ACCESS EXCLUSIVE` lock, as a person looks them up. */
+  holders: string[];
+  /** How long the read waited: the transaction's `lock_timeout`, as the server shows it. */
+  waited: string;
+}
+
+/**
+ * Reads the sizes and pages of `tables` (the ones a job copies) into them, in one query. Reading
+ * a size opens the table, so it waits for a lock another session holds, at most the
+ * transaction's `lock_timeout`; then the table and who holds it are returned (the transaction
+ * is usable again), else `undefined`.
+ *
+ * @example
+ * ```ts
+ * import type { Snapshot } from "./snapshot.ts";
+ * declare const snapshot: Snapshot;
+ * const catalog = (await readSchema(snapshot.conn, "public"))!;
+ * const locked = await readTableSizes(snapshot.conn, catalog.tables);
+ * if (locked) throw new Error(`table "${locked.table}" is locked: ${locked.holders.join("; ")}`);
+ * ```
+ */
+export async function readTableSizes(
+  conn: Conn,
+  tables: readonly Table[],
+): Promise<LockedTable | undefined> {
+  const byOid = new Map(tables.map((t) => [t.oid, t]));
+  await conn.unsafe("SAVEPOINT sizes");
+  try {
+    for (const r of await conn.unsafe(tableSizesSql([...byOid.keys()]))) {
+      const table = byOid.get(Number(r.oid))!;
+      table.bytes = Number(r.bytes);
+      table.pages = Number(r.pages);
+    }
+  } catch (error) {
+    if (!hasSqlState(error, "55P03")) throw error;
+    await conn.unsafe("ROLLBACK TO SAVEPOINT sizes");
+    const [{ lock_timeout }] = await conn`SHOW lock_timeout`;
+    const lockers = await conn.unsafe(tableLockersSql([...byOid.keys()]));
+    // Let go in the meantime: the table is not known, but the wait was.
+    const table = lockers[0]?.table ?? "";
+    return {
+      table,
+      holders: lockers.filter((r) => r.table === table).map((r) =>
+        `pid ${r.pid} (application_name "${r.app ?? ""}", in its transaction for ${
+          Number(r.seconds).toFixed(1)
+        }s) ${r.granted ? "holds" : "waits for"} an ACCESS EXCLUSIVE lock on it`
+      ),
+      waited: lock_timeout,
+    };
+  }
+  await conn.unsafe("RELEASE SAVEPOINT sizes");
+  return undefined;
 }
 
 /** A sequence's state as `setval` takes it. */

@@ -59,8 +59,11 @@ const READ_LOCKS = (rel: string) =>
 
 /**
  * The tables of schema `ns` (plain and partitioned, partitions included), with their parent,
- * owner, estimated rows, size, pages, the locks a read of them keeps and whether row-level
- * security is on (for a partitioned table: the sums over its partitions).
+ * owner, estimated rows, the locks a read of them keeps and whether row-level security is on
+ * (for a partitioned table: the sums over its partitions). Catalog rows only: nothing here opens
+ * or locks a table, so a table another session holds (`VACUUM FULL`, `ALTER TABLE`) never makes
+ * it wait. The partition trees are walked in `pg_inherits`, as `pg_partition_tree` would lock
+ * every partition; sizes are read apart, for the tables a job copies (`tableSizesSql`).
  *
  * @example
  * ```ts
@@ -69,31 +72,78 @@ const READ_LOCKS = (rel: string) =>
  */
 export function tablesSql(ns: number): string {
   return `
+    WITH RECURSIVE tree(root, relid) AS (
+      SELECT c.oid, c.oid FROM pg_class c WHERE c.relnamespace = ${ns} AND c.relkind = 'p'
+      UNION ALL
+      SELECT tree.root, i.inhrelid FROM tree JOIN pg_inherits i ON i.inhparent = tree.relid
+    ),
+    -- Partitioned tables sum over their partitions (rows over the leaves, which hold them).
+    sums AS (
+      SELECT tree.root, sum(GREATEST(p.reltuples, 0)) FILTER (WHERE p.relkind <> 'p') AS rows,
+             sum(${READ_LOCKS("p")}) AS read_locks, bool_or(p.relrowsecurity) AS row_security
+        FROM tree JOIN pg_class p ON p.oid = tree.relid
+       GROUP BY tree.root
+    )
     SELECT c.oid::int8 AS oid, c.relname AS name, c.relkind = 'p' AS partitioned,
            (SELECT i.inhparent::int8 FROM pg_inherits i WHERE i.inhrelid = c.oid AND c.relispartition)
              AS parent,
            pg_get_userbyid(c.relowner) AS owner,
-           -- Partitioned tables sum over their partitions; a plain table is its own sum.
-           CASE WHEN c.relkind = 'p' THEN
-             COALESCE((SELECT sum(GREATEST(p.reltuples, 0)) FROM pg_partition_tree(c.oid) t
-                        JOIN pg_class p ON p.oid = t.relid WHERE t.isleaf), c.reltuples)
-           ELSE c.reltuples END::float8 AS rows,
+           COALESCE(s.rows, c.reltuples)::float8 AS rows,
+           COALESCE(s.read_locks, ${READ_LOCKS("c")})::int8 AS read_locks,
+           COALESCE(s.row_security, c.relrowsecurity) AS row_security
+      FROM pg_class c LEFT JOIN sums s ON s.root = c.oid
+     WHERE c.relnamespace = ${ns} AND c.relkind IN ('r', 'p')
+     ORDER BY c.relname`;
+}
+
+/**
+ * The size on disk of `tables` (for a partitioned table, the sum over its partitions) and the
+ * pages of each one's own heap. Reading a size opens the table: it waits for a lock another
+ * session holds on it, so only the tables a job copies are asked.
+ *
+ * @example
+ * ```ts
+ * tableSizesSql([16390]).includes("c.oid = ANY('{16390}'::oid[])"); // true
+ * ```
+ */
+export function tableSizesSql(tables: readonly number[]): string {
+  return `
+    SELECT c.oid::int8 AS oid,
            CASE WHEN c.relkind = 'p' THEN
              COALESCE((SELECT sum(pg_table_size(t.relid)) FROM pg_partition_tree(c.oid) t),
                       pg_table_size(c.oid))
            ELSE pg_table_size(c.oid) END::int8 AS bytes,
-           (pg_relation_size(c.oid) / current_setting('block_size')::int)::int8 AS pages,
-           CASE WHEN c.relkind = 'p' THEN
-             (SELECT sum(${READ_LOCKS("p")}) FROM pg_partition_tree(c.oid) t
-                JOIN pg_class p ON p.oid = t.relid)
-           ELSE ${READ_LOCKS("c")} END::int8 AS read_locks,
-           CASE WHEN c.relkind = 'p' THEN
-             COALESCE((SELECT bool_or(p.relrowsecurity) FROM pg_partition_tree(c.oid) t
-                        JOIN pg_class p ON p.oid = t.relid), c.relrowsecurity)
-           ELSE c.relrowsecurity END AS row_security
+           (pg_relation_size(c.oid) / current_setting('block_size')::int)::int8 AS pages
       FROM pg_class c
-     WHERE c.relnamespace = ${ns} AND c.relkind IN ('r', 'p')
-     ORDER BY c.relname`;
+     WHERE c.oid = ANY(${oidArray(tables)})`;
+}
+
+/**
+ * The other sessions that hold, or wait for, an `ACCESS EXCLUSIVE` lock (the one mode a read
+ * waits for) on one of `tables` or their partitions, as a person would look them up.
+ *
+ * @example
+ * ```ts
+ * tableLockersSql([16390]).includes("'{16390}'::oid[]"); // true
+ * ```
+ */
+export function tableLockersSql(tables: readonly number[]): string {
+  return `
+    WITH RECURSIVE tree(root, relid) AS (
+      SELECT t, t FROM unnest(${oidArray(tables)}) t
+      UNION ALL
+      SELECT tree.root, i.inhrelid FROM tree JOIN pg_inherits i ON i.inhparent = tree.relid
+    )
+    SELECT DISTINCT l.pid, a.application_name AS app, l.granted, c.relname AS table,
+           extract(epoch FROM now() - COALESCE(a.xact_start, a.backend_start))::float8 AS seconds
+      FROM pg_locks l
+      JOIN tree ON tree.relid = l.relation
+      JOIN pg_class c ON c.oid = tree.root
+      LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+     WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock'
+       AND l.pid <> pg_backend_pid()
+       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+     ORDER BY c.relname, l.pid`;
 }
 
 /**

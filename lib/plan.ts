@@ -195,8 +195,21 @@ export function planTables(
   if (issues.length) {
     throw new ConfigError(issues, `job ${JSON.stringify(job.name)} does not fit the source schema`);
   }
-  // Largest first: the longest copy starts at once instead of last.
-  return plans.sort((a, b) =>
+  return largestFirst(plans);
+}
+
+/**
+ * The plans, largest table first (then by name): the longest copy starts at once instead of
+ * last. The plan step orders them again once it has read the sizes of the tables it copies.
+ *
+ * @example
+ * ```ts
+ * declare const plans: TablePlan[];
+ * largestFirst(plans)[0].table.bytes >= plans[0].table.bytes; // true
+ * ```
+ */
+export function largestFirst(plans: readonly TablePlan[]): TablePlan[] {
+  return [...plans].sort((a, b) =>
     b.table.bytes - a.table.bytes || a.table.name.localeCompare(b.table.name)
   );
 }

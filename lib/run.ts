@@ -172,7 +172,7 @@ export function planJobConfig(config: JobConfig, options: RunOptions = {}): Prom
     const snapshot = held.snapshot = await ctx.step("snapshot", () => takeSnapshot(ctx, source));
     const plan = await ctx.step(
       "plan",
-      () => planSource(ctx, snapshot.conn, shadow, options.format, options.salt),
+      () => planSource(ctx, snapshot, shadow, options.format, options.salt),
     );
     const archive = held.archive = await ctx.step(
       "structure",
@@ -207,7 +207,7 @@ export function runJobConfig(config: JobConfig, options: RunOptions = {}): Promi
       () => takeSnapshot(ctx, source, lock),
     );
     const { plan, targetState } = await ctx.step("plan", async () => {
-      const plan = await planSource(ctx, snapshot.conn, names.shadow, options.format, options.salt);
+      const plan = await planSource(ctx, snapshot, names.shadow, options.format, options.salt);
       const targetState = await checkTarget(ctx, lock, plan, cascade);
       // Every check passed: now the target may be written, starting with what killed runs left.
       await clearLeftovers(ctx, lock, { budget: targetState.lockBudget, ...lockWait });

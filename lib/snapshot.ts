@@ -17,16 +17,33 @@
 
 import type { Conn, Sql } from "./connect.ts";
 import { MASK_KEY_SETTING } from "./mask.ts";
-import { quoteLiteral, rowSecuritySql, setLocalSql } from "./sql.ts";
+import { boundLockWaitSql, quoteLiteral, rowSecuritySql, setLocalSql } from "./sql.ts";
 
 /** An exported snapshot and the connection whose transaction holds it. */
 export interface Snapshot {
   id: string;
   /** Inside the exporting transaction; catalog reads of the job run here. */
   conn: Conn;
+  /**
+   * Cancels the statement the exporting transaction runs, from another connection of the pool
+   * (a read waiting for a lock does not end when its socket is closed).
+   */
+  cancel(): Promise<void>;
   /** Ends the exporting transaction and returns the connection (once; later calls do nothing). */
   close(): Promise<void>;
 }
+
+/**
+ * How long a read of the source waits for a table another session holds (`VACUUM FULL`,
+ * `ALTER TABLE`, `LOCK TABLE`): the exporting transaction's `lock_timeout`, and pg_dump's
+ * `--lock-wait-timeout`.
+ *
+ * @example
+ * ```ts
+ * SOURCE_LOCK_WAIT_MS / 1000; // 30 (s)
+ * ```
+ */
+export const SOURCE_LOCK_WAIT_MS = 30_000;
 
 /**
  * Snapshot ids look like `00000003-0000001B-1`; anything else is refused before it is inlined
@@ -48,7 +65,9 @@ const BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
  * Opens the exporting transaction. Its `search_path` is empty, so every name the catalog reads
  * render (`format_type`) is schema-qualified. JIT is off in it: the planner guesses a thousand
  * rows for each `unnest` and `pg_partition_tree` of the catalog reads, and compiling them took
- * longer (1.2 s for 60 tables) than running them (50 ms).
+ * longer (1.2 s for 60 tables) than running them (50 ms). Its lock waits last at most
+ * `SOURCE_LOCK_WAIT_MS` (or the session's shorter `lock_timeout`). `sql` keeps a connection
+ * spare for `cancel`.
  *
  * @example
  * ```ts
@@ -63,11 +82,15 @@ export async function exportSnapshot(sql: Sql): Promise<Snapshot> {
   try {
     await conn.unsafe(BEGIN);
     await conn.unsafe(setLocalSql({ search_path: "", jit: "off" }));
-    const [{ id }] = await conn.unsafe("SELECT pg_export_snapshot() AS id");
+    await conn.unsafe(boundLockWaitSql(SOURCE_LOCK_WAIT_MS));
+    const [{ id, pid }] = await conn.unsafe(
+      "SELECT pg_export_snapshot() AS id, pg_backend_pid() AS pid",
+    );
     let open = true;
     return {
       id,
       conn,
+      cancel: async () => void await sql`SELECT pg_cancel_backend(${pid})`,
       close: async () => {
         if (!open) return;
         open = false;

@@ -381,6 +381,22 @@ export function setLocalSql(settings: { readonly [name: string]: string }): stri
 }
 
 /**
+ * Bounds the current transaction's lock waits to `ms` milliseconds: its `lock_timeout` becomes
+ * `ms`, unless the session already has a shorter one (a role's, a database's or the connection's
+ * `options`), which is kept.
+ *
+ * @example
+ * ```ts
+ * boundLockWaitSql(30000).includes("least(NULLIF(setting::int, 0), 30000)"); // true
+ * ```
+ */
+export function boundLockWaitSql(ms: number): string {
+  if (!Number.isInteger(ms) || ms <= 0) throw new TypeError(`not a lock wait: ${ms}`);
+  return `SELECT set_config('lock_timeout', least(NULLIF(setting::int, 0), ${ms})::text, true)
+      FROM pg_catalog.pg_settings WHERE name = 'lock_timeout'`;
+}
+
+/**
  * A `search_path` value naming exactly these schemas: a search_path is a list of identifiers,
  * and unquoted, "Acme" would be read as acme.
  *

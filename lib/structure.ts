@@ -30,6 +30,7 @@ import { type ConnInfo, toolConnection } from "./conninfo.ts";
 import { ToolFailed } from "./errors.ts";
 import { type ClientTools, runTool } from "./pg_tools.ts";
 import { packBatches } from "./lock_budget.ts";
+import { SOURCE_LOCK_WAIT_MS } from "./snapshot.ts";
 import {
   defaultsEarly,
   entryLocks,
@@ -102,7 +103,7 @@ export async function dumpStructure(input: DumpInput): Promise<Archive> {
     `--schema=${exactPattern(input.schema)}`,
     ...input.exclude.map((name) => `--exclude-table=${exactPattern(input.schema, name)}`),
     `--snapshot=${input.snapshot}`,
-    "--lock-wait-timeout=30000",
+    `--lock-wait-timeout=${SOURCE_LOCK_WAIT_MS}`,
     "--no-sync",
     `--file=${path}`,
     `--dbname=${dbname}`,

@@ -304,6 +304,26 @@ export async function lockAwaited(
   throw new Error("no session waited for the lock in 60 s");
 }
 
+/**
+ * Holds `tables` (a `LOCK TABLE` list) in ACCESS EXCLUSIVE mode, as `VACUUM FULL` or a migration
+ * does, in a transaction of its own until the returned call (later calls do nothing).
+ */
+export async function holdLocked(
+  sql: postgres.Sql,
+  tables: string,
+): Promise<() => Promise<void>> {
+  const blocker = await sql.reserve();
+  await blocker.unsafe("BEGIN");
+  await blocker.unsafe(`LOCK TABLE ${tables} IN ACCESS EXCLUSIVE MODE`);
+  let held = true;
+  return async () => {
+    if (!held) return;
+    held = false;
+    await blocker.unsafe("ROLLBACK");
+    blocker.release();
+  };
+}
+
 /** A gate on a source database: copies whose `select` uses it wait until it opens. */
 export interface Gate {
   /** A `select` expression: the column's own value, once the gate is open. */

@@ -77,7 +77,7 @@ export class Steps {
   async plan(): Promise<{ plan: SourcePlan; targetState: TargetState }> {
     if (this.#plan) return this.#plan;
     const snapshot = await this.snapshot();
-    const plan = await planSource(this.ctx, snapshot.conn, this.names.shadow);
+    const plan = await planSource(this.ctx, snapshot, this.names.shadow);
     const { lock } = await this.clients();
     const targetState = await checkTarget(this.ctx, lock, plan, this.ctx.config.cascade);
     return this.#plan = { plan, targetState };

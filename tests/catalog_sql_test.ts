@@ -15,6 +15,8 @@ import {
   rowTriggersSql,
   SCHEMA_SQL,
   sequenceValueSql,
+  tableLockersSql,
+  tableSizesSql,
   tablesSql,
   transactionTimesSql,
   volatileFunctionsSql,
@@ -35,12 +37,26 @@ Deno.test("catalog queries: whole, the schema name a parameter, OIDs inlined", (
     assertWellFormed(sql, 0);
     assertStringIncludes(sql, what);
   }
-  for (const build of [columnsSql, indexesSql, oidColumnsSql, rowTriggersSql]) {
+  // Catalog rows only: a size, or a partition tree read by function, opens or locks tables.
+  for (const opens of ["pg_table_size", "pg_relation_size", "pg_partition_tree"]) {
+    assertEquals(tablesSql(2200).includes(opens), false, opens);
+  }
+  for (const build of [columnsSql, indexesSql, oidColumnsSql, rowTriggersSql, tableSizesSql]) {
     const sql = build([16390, 16402]);
     assertWellFormed(sql, 0, build.name);
     assertStringIncludes(sql, "= ANY('{16390,16402}'::oid[])");
     assertThrows(() => build([Number.NaN]), TypeError);
   }
+});
+
+Deno.test("who locks the tables a job reads: ACCESS EXCLUSIVE, by other sessions, partitions too", () => {
+  const sql = tableLockersSql([16390, 16402]);
+  assertWellFormed(sql, 0);
+  assertStringIncludes(sql, "unnest('{16390,16402}'::oid[])");
+  assertStringIncludes(sql, "JOIN pg_inherits i ON i.inhparent = tree.relid");
+  assertStringIncludes(sql, "l.mode = 'AccessExclusiveLock'");
+  assertStringIncludes(sql, "l.pid <> pg_backend_pid()");
+  assertThrows(() => tableLockersSql([-1]), TypeError);
 });
 
 Deno.test("sequence values and large object references: names quoted", () => {

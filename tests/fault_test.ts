@@ -18,6 +18,7 @@ import {
   dumpDatabase,
   exec,
   freshPair,
+  holdLocked,
   lockAwaited,
   type Pair,
   runCli,
@@ -676,17 +677,8 @@ async function overlapCase(
 }
 
 /** Locks `other.x` (the structure step then waits at the view) until the returned call. */
-async function holdOtherX(pair: Pair): Promise<() => Promise<void>> {
-  const blocker = await pair.target.reserve();
-  await blocker.unsafe("BEGIN");
-  await blocker.unsafe("LOCK TABLE other.x IN ACCESS EXCLUSIVE MODE");
-  let held = true;
-  return async () => {
-    if (!held) return;
-    held = false;
-    await blocker.unsafe("ROLLBACK");
-    blocker.release();
-  };
+function holdOtherX(pair: Pair): Promise<() => Promise<void>> {
+  return holdLocked(pair.target, "other.x");
 }
 
 Deno.test("structure and copy at once: a late pre-data failure stops the copy of the first tables", async () => {
@@ -798,4 +790,34 @@ Deno.test("structure and copy at once: stopped while a pre-data statement waits 
     }
     assertEquals(await dumpDatabase(pair.targetUrl), before);
   });
+});
+
+Deno.test("stopped while the plan waits for a table another session locks: ended at once, nothing left", async () => {
+  const pair = await freshPair("f-plan-locked-abort");
+  let release = () => Promise.resolve();
+  try {
+    await exec(pair.source, ACME);
+    release = await holdLocked(pair.source, "acme.users");
+    const stop = new AbortController();
+    const running = runJob({
+      source: { database: pair.sourceUrl, schema: "acme" },
+      target: { database: pair.targetUrl, schema: "staging" },
+      tables: { users: {} },
+    }, { name: "locked", signal: stop.signal });
+    running.catch(() => {});
+    await lockAwaited(pair.source, { relation: "acme.users" }, running);
+    stop.abort();
+    // The read waits 30 s for its lock: well before that, the abort cancelled it.
+    const error = await assertRejects(
+      () => within(10_000, "the stopped run", running),
+      JobError,
+      "interrupted; the target was left as it was",
+    ) as JobError;
+    assertEquals(error.place.step, "plan");
+    await assertNoSessionsLeft(pair);
+    assertEquals(await schemaNames(pair.target), ["public"]);
+  } finally {
+    await release();
+    await pair.close();
+  }
 });

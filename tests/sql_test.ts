@@ -1,5 +1,7 @@
-import { assertEquals, assertThrows } from "./_assert.ts";
+import { assertEquals, assertStringIncludes, assertThrows } from "./_assert.ts";
+import { assertWellFormed } from "./_sql_shape.ts";
 import {
+  boundLockWaitSql,
   conditionSql,
   copyInSql,
   copyOutSql,
@@ -165,6 +167,14 @@ Deno.test("settings for the transaction: set_config, a search_path of exact name
     setLocalSql({ search_path: searchPath(["O'Hara"]) }),
     `SELECT set_config('search_path', '"O''Hara"', true)`,
   );
+  const bounded = boundLockWaitSql(30000);
+  assertWellFormed(bounded, 0);
+  assertStringIncludes(
+    bounded,
+    "set_config('lock_timeout', least(NULLIF(setting::int, 0), 30000)::text, true)",
+  );
+  assertThrows(() => boundLockWaitSql(0), TypeError);
+  assertThrows(() => boundLockWaitSql(1.5), TypeError);
   assertEquals(rowSecuritySql(true), "SET LOCAL row_security = on");
   assertEquals(rowSecuritySql(false), "SET LOCAL row_security = off");
 });

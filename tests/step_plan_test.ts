@@ -7,7 +7,7 @@
 
 import { assertEquals, assertOk, assertRejects, assertStringIncludes } from "./_assert.ts";
 import { ACME } from "./_fixtures.ts";
-import { exec, withSource } from "./_servers.ts";
+import { exec, holdLocked, within, withSource } from "./_servers.ts";
 import { pairJob, withSteps } from "./_steps.ts";
 import { DependentsError, JobError } from "../lib/errors.ts";
 import { checkTarget } from "../lib/steps/plan.ts";
@@ -86,6 +86,51 @@ Deno.test("checkTarget: dependents outside the target schema refused, unless cas
       const { lock } = await steps.clients();
       // The same check, without cascade, on what the plan read.
       await assertRejects(() => checkTarget(steps.ctx, lock, plan, false), DependentsError);
+    });
+  });
+});
+
+Deno.test("planSource: tables the job does not copy, locked by another session, never make it wait", async () => {
+  await withSource("step-plan-others-locked", ACME, async (pair) => {
+    // A plain table and a partition of a partitioned table, neither copied.
+    const job = pairJob(pair, "acme", "staging", { tables: { users: {}, "Order Items": {} } });
+    await withSteps(job, async (steps) => {
+      // Let go before the steps are released: their snapshot's end waits for a plan that waits.
+      const release = await holdLocked(pair.source, "acme.audit, acme.events_2024");
+      try {
+        const { plan } = await within(15_000, "the plan", steps.plan());
+        const byName = new Map(plan.catalog.tables.map((t) => [t.name, t]));
+        // The copied tables are sized; the others are never opened.
+        assertOk(byName.get("users")!.bytes >= 8192 && byName.get("users")!.pages >= 1);
+        assertEquals([byName.get("audit")!.bytes, byName.get("events")!.bytes], [0, 0]);
+        assertEquals(byName.get("events")!.partitioned, true);
+      } finally {
+        await release();
+      }
+    });
+  });
+});
+
+Deno.test("planSource: a table the job copies, locked by another session, fails the step by name after lock_timeout", async () => {
+  await withSource("step-plan-copied-locked", ACME, async (pair) => {
+    // A database's shorter lock_timeout is kept (the default bound is 30 s).
+    await pair.source.unsafe(`ALTER DATABASE "${pair.name}" SET lock_timeout = '1s'`);
+    const job = pairJob(pair, "acme", "staging", { tables: { users: {}, events: {} } });
+    await withSteps(job, async (steps) => {
+      const release = await holdLocked(pair.source, "acme.events_2025");
+      try {
+        const error = await assertRejects(
+          () => within(15_000, "the plan", steps.plan()),
+          JobError,
+        ) as JobError;
+        assertEquals([error.place.step, error.place.table], ["plan", "events"]);
+        assertStringIncludes(error.message, 'another session holds a lock on table "events" (pid ');
+        assertStringIncludes(error.message, "holds an ACCESS EXCLUSIVE lock on it");
+        assertStringIncludes(error.message, "the job waited 1s for it");
+        assertStringIncludes(error.message, "or leave the table out of the job");
+      } finally {
+        await release();
+      }
     });
   });
 });

@@ -69,7 +69,7 @@ export async function connect(ctx: JobContext, parallel: number): Promise<Client
 }
 
 /**
- * The dry run's connection: the source alone.
+ * The dry run's connections: the source alone, the snapshot's and a spare to cancel its reads.
  *
  * @example
  * ```ts
@@ -80,7 +80,7 @@ export async function connect(ctx: JobContext, parallel: number): Promise<Client
  * ```
  */
 export async function connectSource(ctx: JobContext): Promise<Sql> {
-  return await openClient("source", ctx.config.connections.source, { max: 1 });
+  return await openClient("source", ctx.config.connections.source, { max: 2 });
 }
 
 /**

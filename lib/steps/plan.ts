@@ -14,13 +14,13 @@
  * import type { JobContext } from "../job_context.ts";
  * declare const ctx: JobContext;
  * declare const clients: Clients, snapshot: Snapshot, names: ShadowNames;
- * const plan = await planSource(ctx, snapshot.conn, names.shadow, "auto");
+ * const plan = await planSource(ctx, snapshot, names.shadow, "auto");
  * const targetState = await checkTarget(ctx, clients.lock, plan, false);
  * ```
  * @module
  */
 
-import { readSchema, readSequenceValues } from "../catalog.ts";
+import { type LockedTable, readSchema, readSequenceValues, readTableSizes } from "../catalog.ts";
 import { type Extension, readStructure } from "../source_objects.ts";
 import { readIndexes } from "../indexes.ts";
 import { type Conn, connectionLost } from "../connect.ts";
@@ -29,10 +29,12 @@ import type { JobContext } from "../job_context.ts";
 import { maskKey, RANDOM_SALT_WARNING, type RunSalt, runSalt, SALT_ENV } from "../mask_key.ts";
 import { findClientTools, serverMajor } from "../pg_tools.ts";
 import { guardPersonalData } from "../pii.ts";
+import type { Snapshot } from "../snapshot.ts";
 import {
   analyzedInCopy,
   type FormatChoice,
   indexBuilds,
+  largestFirst,
   planTables,
   type SourcePlan,
   type TablePlan,
@@ -60,9 +62,11 @@ import {
 } from "../plan_checks.ts";
 
 /**
- * Reads what the job needs of the source, inside the snapshot's transaction (`conn`), and
- * plans it; index builds are planned on the `shadow` schema's tables. `salt` is the run's, for
- * masks of a job without its own.
+ * Reads what the job needs of the source, inside the snapshot's transaction, and plans it;
+ * index builds are planned on the `shadow` schema's tables. `salt` is the run's, for masks of a
+ * job without its own. Only the tables the job copies are opened (their sizes, their queries'
+ * `EXPLAIN`): a table another session locks waits the transaction's `lock_timeout` at most,
+ * then fails the step by name; an abort cancels the read that waits.
  *
  * @example
  * ```ts
@@ -70,11 +74,28 @@ import {
  * declare const ctx: JobContext;
  * import type { Snapshot } from "../snapshot.ts";
  * declare const snapshot: Snapshot;
- * const plan = await planSource(ctx, snapshot.conn, "_pgxmat_shadow_1a2b3c4d_staging");
+ * const plan = await planSource(ctx, snapshot, "_pgxmat_shadow_1a2b3c4d_staging");
  * plan.tables.map((t) => t.select); // ['SELECT "id", … FROM ONLY "public"."users"']
  * ```
  */
 export async function planSource(
+  ctx: JobContext,
+  snapshot: Snapshot,
+  shadow: string,
+  format?: FormatChoice,
+  salt?: RunSalt,
+): Promise<SourcePlan> {
+  const cancel = () => void snapshot.cancel().catch(() => {});
+  ctx.signal?.addEventListener("abort", cancel, { once: true });
+  try {
+    return await readAndPlan(ctx, snapshot.conn, shadow, format, salt);
+  } finally {
+    ctx.signal?.removeEventListener("abort", cancel);
+  }
+}
+
+/** `planSource`, on the snapshot's connection. */
+async function readAndPlan(
   ctx: JobContext,
   conn: Conn,
   shadow: string,
@@ -99,6 +120,13 @@ export async function planSource(
   if (tables.length === 0) {
     throw new JobError(place, `schema "${catalog.schema}" of the source has no tables to copy`);
   }
+  // Aborted before the read reached the server, the cancel found nothing to stop.
+  ctx.signal?.throwIfAborted();
+  const locked = await readTableSizes(conn, tables.map((p) => p.table));
+  if (locked) {
+    throw new JobError({ ...place, table: locked.table || undefined }, lockedTable(locked));
+  }
+  tables = largestFirst(tables);
   for (const warning of guardPersonalData(config, tables)) ctx.warn(warning);
   const key = masksKey(ctx, tables, salt);
   const largeObjects = await readLargeObjectColumns(conn, catalog.schema, tables);
@@ -163,6 +191,15 @@ export async function planSource(
     routines,
     ...(subset ? { subset: subset.subset } : {}),
   };
+}
+
+/** What the user reads when a table the job copies stayed locked while the plan waited. */
+function lockedTable(locked: LockedTable): string {
+  const which = locked.table ? `table "${locked.table}"` : "a table the job copies";
+  const who = locked.holders.length ? ` (${locked.holders.join("; ")})` : "";
+  return `another session holds a lock on ${which}${who}; the job waited ${locked.waited} for it ` +
+    `(VACUUM FULL, ALTER TABLE, LOCK TABLE or a migration takes such a lock). Wait for that ` +
+    `session to end and run again, or leave the table out of the job`;
 }
 
 /**
