@@ -69,7 +69,7 @@ Deno.test("connect: a second run of the same target is refused, its pools closed
   });
 });
 
-Deno.test("connectSource: the dry run's one session, on the source", async () => {
+Deno.test("connectSource: the dry run's sessions, on the source: the snapshot's and a spare to cancel its reads", async () => {
   await withPair("step-connect-source", async (pair) => {
     const source = await connectSource(contextOf(pairJob(pair, "public", "staging", {
       tables: { "*": {} },
@@ -77,7 +77,7 @@ Deno.test("connectSource: the dry run's one session, on the source", async () =>
     try {
       const [row] = await source`SELECT current_database() AS db`;
       assertEquals(row.db, pair.name);
-      assertEquals(await sessions(pair, [1, 0]), [1, 0]);
+      assertEquals(await sessions(pair, [2, 0]), [2, 0]);
     } finally {
       await source.end();
     }
