@@ -179,22 +179,39 @@ export async function readTableSizes(
   } catch (error) {
     if (!hasSqlState(error, "55P03")) throw error;
     await conn.unsafe("ROLLBACK TO SAVEPOINT sizes");
-    const [{ lock_timeout }] = await conn`SHOW lock_timeout`;
-    const lockers = await conn.unsafe(tableLockersSql([...byOid.keys()]));
-    // Let go in the meantime: the table is not known, but the wait was.
-    const table = lockers[0]?.table ?? "";
-    return {
-      table,
-      holders: lockers.filter((r) => r.table === table).map((r) =>
-        `pid ${r.pid} (application_name "${r.app ?? ""}", in its transaction for ${
-          Number(r.seconds).toFixed(1)
-        }s) ${r.granted ? "holds" : "waits for"} an ACCESS EXCLUSIVE lock on it`
-      ),
-      waited: lock_timeout,
-    };
+    return await lockedTable(conn, tables);
   }
   await conn.unsafe("RELEASE SAVEPOINT sizes");
   return undefined;
+}
+
+/**
+ * After a read of the transaction on `conn` gave up waiting for a lock (`lock_timeout`, and
+ * the transaction usable again): the first of `tables` (or their partitions) another session
+ * holds, or waits for, in `ACCESS EXCLUSIVE` mode, and who; `table` is "" when none is any
+ * more.
+ *
+ * @example
+ * ```ts
+ * import type { Snapshot } from "./snapshot.ts";
+ * declare const snapshot: Snapshot;
+ * const catalog = (await readSchema(snapshot.conn, "public"))!;
+ * const { table, holders } = await lockedTable(snapshot.conn, catalog.tables);
+ * ```
+ */
+export async function lockedTable(conn: Conn, tables: readonly Table[]): Promise<LockedTable> {
+  const [{ lock_timeout }] = await conn`SHOW lock_timeout`;
+  const lockers = await conn.unsafe(tableLockersSql(tables.map((t) => t.oid)));
+  const table = lockers[0]?.table ?? "";
+  return {
+    table,
+    holders: lockers.filter((r) => r.table === table).map((r) =>
+      `pid ${r.pid} (application_name "${r.app ?? ""}", in its transaction for ${
+        Number(r.seconds).toFixed(1)
+      }s) ${r.granted ? "holds" : "waits for"} an ACCESS EXCLUSIVE lock on it`
+    ),
+    waited: lock_timeout,
+  };
 }
 
 /** A sequence's state as `setval` takes it. */

@@ -11,6 +11,7 @@ import { exec, holdLocked, within, withSource } from "./_servers.ts";
 import { pairJob, withSteps } from "./_steps.ts";
 import { DependentsError, JobError } from "../lib/errors.ts";
 import { checkTarget } from "../lib/steps/plan.ts";
+import type { TableSpec } from "../lib/types.ts";
 
 Deno.test("planSource: the job's tables, their queries, keys, sequences and index builds, told", async () => {
   await withSource("step-plan", ACME, async (pair) => {
@@ -111,26 +112,42 @@ Deno.test("planSource: tables the job does not copy, locked by another session, 
   });
 });
 
-Deno.test("planSource: a table the job copies, locked by another session, fails the step by name after lock_timeout", async () => {
+Deno.test("planSource: a table the job reads, locked by another session, fails the step by name after lock_timeout", async () => {
   await withSource("step-plan-copied-locked", ACME, async (pair) => {
     // A database's shorter lock_timeout is kept (the default bound is 30 s).
     await pair.source.unsafe(`ALTER DATABASE "${pair.name}" SET lock_timeout = '1s'`);
-    const job = pairJob(pair, "acme", "staging", { tables: { users: {}, events: {} } });
-    await withSteps(job, async (steps) => {
-      const release = await holdLocked(pair.source, "acme.events_2025");
-      try {
-        const error = await assertRejects(
-          () => within(15_000, "the plan", steps.plan()),
-          JobError,
-        ) as JobError;
-        assertEquals([error.place.step, error.place.table], ["plan", "events"]);
-        assertStringIncludes(error.message, 'another session holds a lock on table "events" (pid ');
-        assertStringIncludes(error.message, "holds an ACCESS EXCLUSIVE lock on it");
-        assertStringIncludes(error.message, "the job waited 1s for it");
-        assertStringIncludes(error.message, "or leave the table out of the job");
-      } finally {
-        await release();
-      }
-    });
+    // A copied table's partition (its size waits), then a table only a `where` reads (its EXPLAIN).
+    const cases: { locked: string; tables: Record<string, TableSpec>; named: string }[] = [
+      { locked: "acme.events_2025", tables: { users: {}, events: {} }, named: "events" },
+      {
+        locked: "acme.audit",
+        tables: { users: { where: "EXISTS (SELECT FROM acme.audit)" } },
+        named: "audit",
+      },
+    ];
+    for (const { locked, tables, named } of cases) {
+      await withSteps(pairJob(pair, "acme", "staging", { tables }), async (steps) => {
+        const release = await holdLocked(pair.source, locked);
+        try {
+          const error = await assertRejects(
+            () => within(15_000, "the plan", steps.plan()),
+            JobError,
+          ) as JobError;
+          assertEquals([error.place.step, error.place.table], ["plan", named]);
+          assertStringIncludes(
+            error.message,
+            `another session holds a lock on table "${named}" (pid `,
+          );
+          assertStringIncludes(error.message, "holds an ACCESS EXCLUSIVE lock on it");
+          assertStringIncludes(error.message, "the job waited 1s for it");
+          assertStringIncludes(
+            error.message,
+            "or leave the table (or the query that reads it) out",
+          );
+        } finally {
+          await release();
+        }
+      });
+    }
   });
 });

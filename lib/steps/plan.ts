@@ -20,11 +20,18 @@
  * @module
  */
 
-import { type LockedTable, readSchema, readSequenceValues, readTableSizes } from "../catalog.ts";
+import {
+  type LockedTable,
+  lockedTable,
+  readSchema,
+  readSequenceValues,
+  readTableSizes,
+  type Table,
+} from "../catalog.ts";
 import { type Extension, readStructure } from "../source_objects.ts";
 import { readIndexes } from "../indexes.ts";
 import { type Conn, connectionLost } from "../connect.ts";
-import { DependentsError, JobError } from "../errors.ts";
+import { DependentsError, hasSqlState, JobError, type Place } from "../errors.ts";
 import type { JobContext } from "../job_context.ts";
 import { maskKey, RANDOM_SALT_WARNING, type RunSalt, runSalt, SALT_ENV } from "../mask_key.ts";
 import { findClientTools, serverMajor } from "../pg_tools.ts";
@@ -123,9 +130,7 @@ async function readAndPlan(
   // Aborted before the read reached the server, the cancel found nothing to stop.
   ctx.signal?.throwIfAborted();
   const locked = await readTableSizes(conn, tables.map((p) => p.table));
-  if (locked) {
-    throw new JobError({ ...place, table: locked.table || undefined }, lockedTable(locked));
-  }
+  if (locked) throw lockedError(place, locked);
   tables = largestFirst(tables);
   for (const warning of guardPersonalData(config, tables)) ctx.warn(warning);
   const key = masksKey(ctx, tables, salt);
@@ -143,7 +148,7 @@ async function readAndPlan(
     ? await subsetStep(conn, config, catalog, tables, structure.foreignKeys)
     : undefined;
   if (subset) tables = subset.plans;
-  await probeQueries(ctx, conn, tables, subset?.subset);
+  await probeQueries(ctx, conn, tables, catalog.tables, subset?.subset);
   if (structure.missing.length) {
     throw new JobError(
       place,
@@ -193,13 +198,16 @@ async function readAndPlan(
   };
 }
 
-/** What the user reads when a table the job copies stayed locked while the plan waited. */
-function lockedTable(locked: LockedTable): string {
-  const which = locked.table ? `table "${locked.table}"` : "a table the job copies";
+/** What the user reads when a table the job reads stayed locked while the plan waited. */
+function lockedError(place: Place, locked: LockedTable): JobError {
+  const which = locked.table ? `table "${locked.table}"` : "a table the job reads";
   const who = locked.holders.length ? ` (${locked.holders.join("; ")})` : "";
-  return `another session holds a lock on ${which}${who}; the job waited ${locked.waited} for it ` +
-    `(VACUUM FULL, ALTER TABLE, LOCK TABLE or a migration takes such a lock). Wait for that ` +
-    `session to end and run again, or leave the table out of the job`;
+  return new JobError(
+    { ...place, table: locked.table || undefined },
+    `another session holds a lock on ${which}${who}; the job waited ${locked.waited} for it ` +
+      `(VACUUM FULL, ALTER TABLE, LOCK TABLE or a migration takes such a lock). Wait for that ` +
+      `session to end and run again, or leave the table (or the query that reads it) out of the job`,
+  );
 }
 
 /**
@@ -220,11 +228,14 @@ function masksKey(ctx: JobContext, tables: readonly TablePlan[], run?: RunSalt) 
  * security fails here, before anything is written to the target. A batch of tables is planned
  * in one round trip, and the locks each `EXPLAIN` takes are let go after it (rolled back to a
  * savepoint), so the snapshot's transaction never holds a lock per table of a large schema.
+ * A lock the batch waited for in vain is looked up among the schema's tables (`all`), which a
+ * query may read besides its own.
  */
 async function probeQueries(
   ctx: JobContext,
   conn: Conn,
   tables: readonly TablePlan[],
+  all: readonly Table[],
   subset?: SubsetPlan,
 ) {
   await conn.unsafe(rowSecuritySql(ctx.config.rowSecurity));
@@ -243,6 +254,12 @@ async function probeQueries(
       await conn.unsafe(batch.map((p) => explainSql(p.select)).join(";\n")).simple();
     } catch (error) {
       if (connectionLost(error)) throw ctx.fail({ step: "plan", side: "source" }, error);
+      if (hasSqlState(error, "55P03")) {
+        // Each of the batch again would wait as long again: who holds the lock tells which.
+        await conn.unsafe("ROLLBACK TO SAVEPOINT probe");
+        const place = { job: ctx.config.name, step: "plan", side: "source" } as const;
+        throw lockedError(place, await lockedTable(conn, all));
+      }
       // Which table: each of the batch again, alone.
       for (const plan of batch) {
         await conn.unsafe("ROLLBACK TO SAVEPOINT probe");
