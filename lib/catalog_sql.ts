@@ -135,7 +135,9 @@ export function tableLockersSql(tables: readonly number[]): string {
       SELECT tree.root, i.inhrelid FROM tree JOIN pg_inherits i ON i.inhparent = tree.relid
     )
     SELECT DISTINCT l.pid, a.application_name AS app, l.granted, c.relname AS table,
-           extract(epoch FROM now() - COALESCE(a.xact_start, a.backend_start))::float8 AS seconds
+           -- The clock's time: now() is when the reader's own transaction (the snapshot's) began.
+           extract(epoch FROM clock_timestamp() - COALESCE(a.xact_start, a.backend_start))::float8
+             AS seconds
       FROM pg_locks l
       JOIN tree ON tree.relid = l.relation
       JOIN pg_class c ON c.oid = tree.root

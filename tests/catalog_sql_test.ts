@@ -56,6 +56,7 @@ Deno.test("who locks the tables a job reads: ACCESS EXCLUSIVE, by other sessions
   assertStringIncludes(sql, "JOIN pg_inherits i ON i.inhparent = tree.relid");
   assertStringIncludes(sql, "l.mode = 'AccessExclusiveLock'");
   assertStringIncludes(sql, "l.pid <> pg_backend_pid()");
+  assertStringIncludes(sql, "clock_timestamp() - COALESCE(a.xact_start, a.backend_start)");
   assertThrows(() => tableLockersSql([-1]), TypeError);
 });
 

@@ -139,6 +139,9 @@ Deno.test("planSource: a table the job reads, locked by another session, fails t
             `another session holds a lock on table "${named}" (pid `,
           );
           assertStringIncludes(error.message, "holds an ACCESS EXCLUSIVE lock on it");
+          // Held since before the plan began: at least the second the plan waited.
+          const held = Number(/in its transaction for ([\d.]+)s\)/.exec(error.message)?.[1]);
+          assertOk(held >= 1, error.message);
           assertStringIncludes(error.message, "the job waited 1s for it");
           assertStringIncludes(
             error.message,
