@@ -2,7 +2,8 @@
  * The queries pg-xmat reads and locks the target with: the run's advisory locks (the target
  * schema, a borrowed schema name), the target's schemas and extensions, what
  * depends on the target schema, default privileges, leftovers of killed runs, who holds locks,
- * whether the source is the target's own database, and what the swap keeps of the old schema.
+ * whether the source is the target's own database, what the swap keeps of the old schema, and the
+ * statistics flush before the copy step's `ANALYZE`.
  * Pure text with `$n` parameters (names are passed as parameters, never inlined); the modules
  * that run them (`target.ts`, the swap step) read the rows.
  *
@@ -342,3 +343,33 @@ export const SAME_DATABASE_SQL = `SELECT EXISTS (
           AND classid = hashtext($2)::oid AND objid = hashtext($3)::oid
           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
      ) AS same, pg_is_in_recovery() AS standby, ${IDENTITY}`;
+
+/**
+ * Whether this session may ask the server to count its committed rows at once (`flush`):
+ * `pg_stat_force_next_flush()`, from PostgreSQL 15 on, which only superusers may run unless
+ * granted. See `FLUSH_STATS_SQL`.
+ *
+ * @example
+ * ```ts
+ * import type { Conn } from "./connect.ts";
+ * declare const conn: Conn;
+ * const [{ flush }] = await conn.unsafe(MAY_FLUSH_STATS_SQL);
+ * ```
+ */
+export const MAY_FLUSH_STATS_SQL = `
+  SELECT COALESCE(has_function_privilege(to_regproc('pg_catalog.pg_stat_force_next_flush')::oid,
+                                         'EXECUTE'), false) AS flush`;
+
+/**
+ * Makes the server count the session's committed inserts as soon as the statement ends (else up
+ * to a second later): an `ANALYZE` after it then leaves the table with no changes since, and
+ * autovacuum has nothing to analyse again.
+ *
+ * @example
+ * ```ts
+ * import type { Conn } from "./connect.ts";
+ * declare const conn: Conn;
+ * await conn.unsafe(FLUSH_STATS_SQL);
+ * ```
+ */
+export const FLUSH_STATS_SQL = "SELECT pg_catalog.pg_stat_force_next_flush()";

@@ -324,6 +324,12 @@ Deno.test("large whole tables are loaded frozen, small ones in a batch; a partit
       SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
        WHERE n.nspname = 'staging' AND c.relkind = 'r' AND c.reltuples < 0 ORDER BY 1`;
     assertEquals(unanalysed.map((r) => r.relname), []);
+    // Analysed once the server had counted their rows: autovacuum finds no change since to
+    // analyse again (analysed in the loading transaction, each had its rows as changes since).
+    const changed = await pair.target`
+      SELECT relname, n_mod_since_analyze AS n FROM pg_stat_user_tables
+       WHERE schemaname = 'staging' AND n_mod_since_analyze > 0 ORDER BY 1`;
+    assertEquals(changed.map((r) => `${r.relname}: ${r.n}`), []);
     const [{ invalid }] = await pair.target`
       SELECT count(*)::int AS invalid FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace

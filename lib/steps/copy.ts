@@ -28,6 +28,7 @@ import { analyzeSql, truncateSql } from "../shadow.ts";
 import { readLockBudget } from "../lock_budget.ts";
 import { importSnapshot, type Snapshot } from "../snapshot.ts";
 import { setLocalSql } from "../sql.ts";
+import { FLUSH_STATS_SQL, MAY_FLUSH_STATS_SQL } from "../target_sql.ts";
 import type { CopyWork, TableReport } from "../types.ts";
 
 /** What the copy step needs. */
@@ -70,6 +71,8 @@ interface Worker {
   /** Cancel the worker's statement on that side, from another connection. */
   cancelSource: () => Promise<void>;
   cancelTarget: () => Promise<void>;
+  /** The target session may run `FLUSH_STATS_SQL` (before an `ANALYZE`). */
+  flushStats: boolean;
 }
 
 /**
@@ -128,7 +131,8 @@ export async function copyData(
     const cancelTarget = async () =>
       void await input.target`SELECT pg_cancel_backend(${targetPid})`;
     await importSnapshot(source, input.snapshot.id, snapshot);
-    return { source, target, signal, cancelSource, cancelTarget };
+    const [{ flush }] = await target.unsafe(MAY_FLUSH_STATS_SQL);
+    return { source, target, signal, cancelSource, cancelTarget, flushStats: flush };
   };
   // Every worker holds its connections and the snapshot before any takes a task: one still
   // connecting once the others had copied every table would fail the job for a source session
@@ -186,6 +190,8 @@ export async function copyData(
         // Read-only, and every row it read was copied: a session ended since loses nothing.
         if (!connectionLost(error)) throw error;
       }
+      // The rows of the tables analysed in post-data are counted before that ANALYZE too.
+      if (w.flushStats) await target.unsafe(FLUSH_STATS_SQL);
       source.release();
       target.release();
     } catch (error) {
@@ -221,8 +227,9 @@ async function release(
 }
 
 /**
- * An index build or an `ANALYZE` of a loaded table, on the worker's target connection. The
- * index is created as PostgreSQL rendered it: with an empty search_path.
+ * An index build or an `ANALYZE` of a loaded table, on the worker's target connection (`inBatch`:
+ * in a batch's transaction). The index is created as PostgreSQL rendered it: with an empty
+ * search_path. An `ANALYZE` of its own comes after `FLUSH_STATS_SQL`.
  */
 async function buildOrAnalyze(
   ctx: JobContext,
@@ -245,6 +252,7 @@ async function buildOrAnalyze(
       await w.target.unsafe(task.build.create);
       await w.target.unsafe("COMMIT");
     } else {
+      if (w.flushStats && !inBatch) await w.target.unsafe(FLUSH_STATS_SQL);
       await w.target.unsafe(analyzeSql(shadow, table));
     }
     const seconds = (performance.now() - started) / 1000;
@@ -258,9 +266,9 @@ async function buildOrAnalyze(
 
 /**
  * Copies a batch of small tables in one target transaction: each loaded (without `FREEZE`), then
- * their index builds (with an empty search_path, as PostgreSQL rendered them) and `ANALYZE`. Its
- * tables' rows appear in the shadow together, at its commit. Its seconds count in `busy` as
- * copying, building indexes and analysing.
+ * their index builds (with an empty search_path, as PostgreSQL rendered them); its tables' rows
+ * appear in the shadow together, at its commit. Then their `ANALYZE`, in one more transaction.
+ * Its seconds count in `busy` as copying, building indexes and analysing.
  */
 async function copyBatch(
   ctx: JobContext,
@@ -286,11 +294,19 @@ async function copyBatch(
   for (const build of batch.builds) {
     await buildOrAnalyze(ctx, { kind: "index", build }, w, shadow, true);
   }
-  lap("index");
-  for (const table of batch.analyze) {
-    await buildOrAnalyze(ctx, { kind: "analyze", table }, w, shadow, true);
-  }
   await w.target.unsafe("COMMIT");
+  lap("index");
+  // ANALYZE after the commit, once the server has counted the rows (`FLUSH_STATS_SQL`): in the
+  // loading transaction, the rows were counted after it, as changes since, and autovacuum
+  // analysed every table again.
+  if (batch.analyze.length > 0) {
+    if (w.flushStats) await w.target.unsafe(FLUSH_STATS_SQL);
+    await w.target.unsafe("BEGIN");
+    for (const table of batch.analyze) {
+      await buildOrAnalyze(ctx, { kind: "analyze", table }, w, shadow, true);
+    }
+    await w.target.unsafe("COMMIT");
+  }
   lap("analyze");
   return reports;
 }
