@@ -23,6 +23,8 @@ Deno.test("target queries: whole, each with the parameters its callers pass", ()
     OLD_SCHEMA_SQL: 2,
     TARGET_IDENTITY_SQL: 0,
     SAME_DATABASE_SQL: 3,
+    MAY_FLUSH_STATS_SQL: 0,
+    FLUSH_STATS_SQL: 0,
   };
   assertEquals(Object.keys(target).sort(), Object.keys(expected).sort());
   for (const [name, sql] of Object.entries(target)) assertWellFormed(sql, expected[name], name);
