@@ -121,6 +121,8 @@ export async function copyData(
     maskKey: input.plan.maskKey,
     jit: !ctx.config.subset,
   };
+  // A privilege of the job's role: the same for every worker's session.
+  const [{ flush: flushStats }] = await input.target.unsafe(MAY_FLUSH_STATS_SQL);
   const start = async (): Promise<Worker> => {
     const source = await input.source.reserve();
     const target = await input.target.reserve();
@@ -131,8 +133,7 @@ export async function copyData(
     const cancelTarget = async () =>
       void await input.target`SELECT pg_cancel_backend(${targetPid})`;
     await importSnapshot(source, input.snapshot.id, snapshot);
-    const [{ flush }] = await target.unsafe(MAY_FLUSH_STATS_SQL);
-    return { source, target, signal, cancelSource, cancelTarget, flushStats: flush };
+    return { source, target, signal, cancelSource, cancelTarget, flushStats };
   };
   // Every worker holds its connections and the snapshot before any takes a task: one still
   // connecting once the others had copied every table would fail the job for a source session
